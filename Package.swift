@@ -1,0 +1,71 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Each bundled plugin exports exactly one symbol (its versioned entry point); everything else stays
+/// local so that a plugin can never interpose a symbol of the host or of another plugin.
+let pluginLinkerSettings: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/PluginAPI/plugin.exports"])
+]
+
+let package = Package(
+    name: "mcp-host",
+    products: [
+        .executable(name: "mcp-host", targets: ["mcp-host"]),
+        .executable(name: "mcph-supervisor", targets: ["Supervisor"]),
+        .executable(name: "mcp-example-server", targets: ["ExampleServer"]),
+        .library(name: "mcph-stdio", type: .dynamic, targets: ["StdioTransport"]),
+        .library(name: "mcph-namespace-router", type: .dynamic, targets: ["NamespaceRouter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
+    ],
+    targets: [
+        // The stable C ABI: a header and nothing else.
+        .target(name: "PluginAPI", path: "Sources/PluginAPI", exclude: ["plugin.exports"]),
+
+        // Blocking line I/O on dedicated threads, shared by the host's stdio front-end and the
+        // stdio transport plugin (linked statically into each).
+        .target(name: "LineIO", path: "Sources/LineIO"),
+        .target(
+            name: "Host",
+            dependencies: [
+                "PluginAPI",
+                "LineIO",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Host"
+        ),
+        .executableTarget(
+            name: "mcp-host",
+            dependencies: [
+                "Host",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/mcp-host"
+        ),
+        // Process-tree guard between a transport and a backend (new process group, subreaper,
+        // lifeline pipe). Plain C, no runtime, so it starts in a millisecond.
+        .executableTarget(name: "Supervisor", path: "Sources/Supervisor"),
+
+        .target(name: "PosixSupport", path: "Sources/Plugins/PosixSupport"),
+        .target(name: "StdioTransport", dependencies: ["PluginAPI", "PosixSupport", "LineIO"], path: "Sources/Plugins/StdioTransport",
+                linkerSettings: pluginLinkerSettings),
+        .target(name: "NamespaceRouter", dependencies: ["PluginAPI"], path: "Sources/Plugins/NamespaceRouter",
+                linkerSettings: pluginLinkerSettings),
+
+        // The example MCP server the README's first command serves, built on the official Swift SDK.
+        .executableTarget(
+            name: "ExampleServer",
+            dependencies: [.product(name: "MCP", package: "swift-sdk")],
+            path: "Sources/ExampleServer"
+        ),
+
+        .testTarget(name: "HostTests", dependencies: ["Host", "PluginAPI"], path: "Tests/HostTests"),
+        .testTarget(name: "IntegrationTests", dependencies: [], path: "Tests/IntegrationTests",
+                    exclude: ["python"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,553 @@
+import Logging
+import LineIO
+import PluginAPI
+import Synchronization
+
+/// Settings of the core that users can change.
+public struct HostOptions: Sendable {
+    /// Upper bound of every forwarded request, in seconds (`--request-timeout`).
+    public var requestTimeout: Double = 120
+    /// How long a list waits for one backend before answering without it, in seconds.
+    public var listTimeout: Double = 15
+    /// Grace for a backend's shutdown (close stdin, then SIGTERM, then SIGKILL), in milliseconds.
+    public var shutdownGraceMs: UInt32 = 3000
+    /// First and largest delay before a backend that failed to start is tried again, in seconds.
+    public var startBackoff: (initial: Double, maximum: Double) = (30, 300)
+
+    public init() {}
+}
+
+/// One configured backend: started lazily and once, shared by every client through the
+/// multiplexer (`PendingTable`), restarted on the next use after it exits.
+///
+/// Concurrency: state lives in two small Mutexes (`state`, `mux`), never held across I/O or an
+/// await. Messages from the backend arrive on the transport's thread and are handled inline:
+/// parse the envelope, one table lookup, splice, hand to the client's queue.
+public final class Backend: Sendable {
+    enum Waiter: Sendable {
+        case client(ClientSession)
+        case host(OneShot<Result<Envelope, BackendError>>)
+    }
+
+    /// One transport connection and its life signals.
+    final class Link: Sendable {
+        let generation: Int
+        let connection: BackendConnection
+        let opened = OneShot<Result<Void, BackendError>>()
+        let ended = OneShot<String>()
+        let destroyed = OneShot<Void>()
+        /// Set once the initialize handshake is done; before it, stray output is tolerated.
+        let handshakeDone = Atomic<Bool>(false)
+
+        init(generation: Int, connection: BackendConnection) {
+            self.generation = generation
+            self.connection = connection
+        }
+    }
+
+    /// A backend that finished its handshake.
+    final class Live: Sendable {
+        let link: Link
+        /// Capability names the backend declared (`tools`, `prompts`, `resources`, `completions`, ...).
+        let capabilities: Set<String>
+        let serverInfo: String
+
+        init(link: Link, capabilities: Set<String>, serverInfo: String) {
+            self.link = link
+            self.capabilities = capabilities
+            self.serverInfo = serverInfo
+        }
+    }
+
+    enum State {
+        case stopped
+        case starting(Task<Result<Live, BackendError>, Never>)
+        case ready(Live)
+        case backingOff(until: UInt64, reason: String)
+    }
+
+    private struct Control {
+        var state: State = .stopped
+        var link: Link?
+        var generation = 0
+        var failures = 0
+        var shuttingDown = false
+        var listTasks: [ItemKind: Task<Result<Catalog.Items, BackendError>, Never>] = [:]
+    }
+
+    public let config: ServerConfig
+    public var name: String { config.name }
+    let registry: PluginRegistry
+    let options: HostOptions
+    let logger: Logger
+    let sessions: SessionRegistry
+    let catalog: Catalog
+    private let control = Mutex(Control())
+    let mux = Mutex(PendingTable<Waiter>())
+
+    init(config: ServerConfig, registry: PluginRegistry, options: HostOptions, logger: Logger,
+         sessions: SessionRegistry, catalog: Catalog) {
+        self.config = config
+        self.registry = registry
+        self.options = options
+        var logger = logger
+        logger[metadataKey: "backend"] = "\(config.name)"
+        self.logger = logger
+        self.sessions = sessions
+        self.catalog = catalog
+    }
+
+    /// A short state name for status output.
+    public var stateName: String {
+        control.withLock { control in
+            switch control.state {
+            case .stopped: return "stopped"
+            case .starting: return "starting"
+            case .ready: return "ready"
+            case .backingOff: return "backing-off"
+            }
+        }
+    }
+
+    public var inFlight: Int { mux.withLock { $0.count } }
+
+    // MARK: - Start-up
+
+    /// The live backend, starting it if needed. Concurrent callers share one start.
+    func ready() async -> Result<Live, BackendError> {
+        enum Next { case live(Live), wait(Task<Result<Live, BackendError>, Never>), fail(BackendError) }
+        let now = MonotonicClock.nanoseconds()
+        let next: Next = control.withLock { control in
+            if control.shuttingDown { return .fail(.cancelled("mcp-host is shutting down")) }
+            switch control.state {
+            case .ready(let live): return .live(live)
+            case .starting(let task): return .wait(task)
+            case .backingOff(let until, let reason) where now < until:
+                return .fail(.backingOff(backend: name, reason: reason, retryInSeconds: Int((until - now) / 1_000_000_000) + 1))
+            case .stopped, .backingOff:
+                let task = Task { await self.start() }
+                control.state = .starting(task)
+                return .wait(task)
+            }
+        }
+        switch next {
+        case .live(let live): return .success(live)
+        case .wait(let task): return await task.value
+        case .fail(let error): return .failure(error)
+        }
+    }
+
+    private func start() async -> Result<Live, BackendError> {
+        let result = await connectAndInitialize()
+        control.withLock { control in
+            switch result {
+            case .success(let live):
+                control.failures = 0
+                control.state = control.shuttingDown ? .stopped : .ready(live)
+            case .failure(let error):
+                control.failures += 1
+                let delay = min(options.startBackoff.initial * Double(1 << min(control.failures - 1, 16)), options.startBackoff.maximum)
+                control.state = .backingOff(until: MonotonicClock.nanoseconds() + UInt64(delay * 1e9), reason: error.description)
+            }
+        }
+        switch result {
+        case .success(let live): logger.info("backend ready", metadata: ["server": "\(live.serverInfo)"])
+        case .failure(let error): logger.error("\(error.description)")
+        }
+        return result
+    }
+
+    private func connectAndInitialize() async -> Result<Live, BackendError> {
+        guard let transport = registry.transport(named: config.transport) else {
+            return .failure(.noTransport(backend: name, transport: config.transport, available: Array(registry.transports.keys)))
+        }
+        let generation = control.withLock { control -> Int in control.generation += 1; return control.generation }
+        let box = LinkBox()
+        let connection = BackendConnection(
+            transport: transport, logger: logger,
+            onMessage: { [weak self] bytes in
+                guard let self, let link = box.link else { return }
+                self.received(bytes, on: link)
+            },
+            onEvent: { [weak self] event in
+                guard let self, let link = box.link else { return }
+                self.handle(event, on: link)
+            })
+        let link = Link(generation: generation, connection: connection)
+        box.link = link
+        control.withLock { $0.link = link }
+        do {
+            try connection.open(config: config.transportConfig)
+        } catch {
+            control.withLock { if $0.link === link { $0.link = nil } }
+            return .failure(.startFailed(backend: name, reason: error.description))
+        }
+        if case .failure(let error) = await link.opened.value(timeout: options.requestTimeout,
+                                                             orElse: .failure(.startFailed(backend: self.name, reason: "the transport did not open within \(formatSeconds(self.options.requestTimeout)) s"))) {
+            link.connection.close(graceMs: 0)
+            return .failure(error)
+        }
+        let params = #"{"protocolVersion":"\#(ProtocolVersions.latest)","capabilities":{},"clientInfo":{"name":"mcp-host","version":"\#(HostVersion.string)"}}"#
+        let response: Envelope
+        switch await request(on: link, method: "initialize", params: Array(params.utf8)) {
+        case .success(let envelope): response = envelope
+        case .failure(let error):
+            link.connection.close(graceMs: options.shutdownGraceMs)
+            if case .exited(_, let detail) = error { return .failure(.startFailed(backend: name, reason: detail)) }
+            return .failure(.startFailed(backend: name, reason: error.description))
+        }
+        if let error = response.member("error") {
+            link.connection.close(graceMs: options.shutdownGraceMs)
+            return .failure(.startFailed(backend: name, reason: "initialize was refused: \(String(decoding: response.scanner.slice(error.value), as: UTF8.self))"))
+        }
+        var capabilities: Set<String> = []
+        var serverInfo = name
+        if let result = response.member("result") {
+            if let caps = try? response.scanner.member("capabilities", inObject: result.value),
+               let members = try? response.scanner.members(ofObject: caps.value) {
+                capabilities = Set(members.map { String(decoding: response.scanner.slice($0.key), as: UTF8.self) })
+            }
+            if let info = try? response.scanner.member(path: ["serverInfo", "name"], inObject: result.value) {
+                serverInfo = response.scanner.string(at: info.value) ?? name
+            }
+        }
+        _ = link.connection.send(JSONRPC.notification(method: "notifications/initialized", params: nil))
+        link.handshakeDone.store(true, ordering: .releasing)
+        return .success(Live(link: link, capabilities: capabilities, serverInfo: serverInfo))
+    }
+
+    /// Lets the connection's callbacks reach their link, which is created after the connection.
+    private final class LinkBox: @unchecked Sendable {
+        // Written once before `open`, read only by callbacks that `open` makes possible.
+        var link: Link?
+    }
+
+    // MARK: - Requests
+
+    /// Sends one of the host's own requests (initialize, lists) and waits for its response.
+    func request(on link: Link, method: String, params: [UInt8]?) async -> Result<Envelope, BackendError> {
+        let waiter = OneShot<Result<Envelope, BackendError>>()
+        let deadline = MonotonicClock.nanoseconds() + UInt64(options.requestTimeout * 1e9)
+        let id = mux.withLock {
+            $0.register(.init(waiter: .host(waiter), session: 0, clientID: [], progressToken: nil, deadline: deadline, method: method))
+        }
+        let status = link.connection.send(JSONRPC.request(id: Array(String(id).utf8), method: method, params: params))
+        if status != MCPH_OK, mux.withLock({ $0.complete(id) }) != nil {
+            return .failure(status == MCPH_E_AGAIN ? .overloaded(backend: name) : .exited(backend: name, detail: "is not connected"))
+        }
+        return await waiter.value()
+    }
+
+    /// Sends one of the host's own requests to the live backend, starting it if needed.
+    func request(method: String, params: [UInt8]?) async -> Result<Envelope, BackendError> {
+        switch await ready() {
+        case .success(let live): return await request(on: live.link, method: method, params: params)
+        case .failure(let error): return .failure(error)
+        }
+    }
+
+    /// Forwards a client's request: a fresh backend id, the item name rewritten if asked, the
+    /// progress token made host-unique; every other byte as the client sent it.
+    func forward(_ envelope: Envelope, from session: ClientSession, rename: (range: Range<Int>, name: String)?) async {
+        guard let idRange = envelope.id, let method = envelope.method else { return }
+        let live: Live
+        switch await ready() {
+        case .success(let l): live = l
+        case .failure(let error):
+            session.reply(JSONRPC.error(id: envelope.idBytes, code: error.code, message: error.description))
+            return
+        }
+        let progress = envelope.param("_meta", "progressToken")
+        let deadline = MonotonicClock.nanoseconds() + UInt64(options.requestTimeout * 1e9)
+        let id = mux.withLock {
+            $0.register(.init(waiter: .client(session), session: session.id, clientID: Array(envelope.bytes[idRange]),
+                              progressToken: progress.map { Array(envelope.bytes[$0.value]) }, deadline: deadline, method: method))
+        }
+        let idText = Array(String(id).utf8)
+        var edits = [ByteSplice.Edit(idRange, idText)]
+        if let rename { edits.append(.init(rename.range, JSONString.encode(rename.name))) }
+        if let progress { edits.append(.init(progress.value, idText)) }
+        let status = live.link.connection.send(ByteSplice.apply(edits, to: envelope.bytes))
+        if status != MCPH_OK, let entry = mux.withLock({ $0.complete(id) }) {
+            let error: BackendError = status == MCPH_E_AGAIN ? .overloaded(backend: name) : .exited(backend: name, detail: "is not connected")
+            session.reply(JSONRPC.error(id: entry.clientID, code: error.code, message: error.description))
+        }
+    }
+
+    /// A client cancelled one of its requests: drop the mapping (a late response is discarded)
+    /// and cancel it on the backend under the backend's id. Returns false if it was not here.
+    func cancel(session: ClientSession, clientID: [UInt8], notification: Envelope) -> Bool {
+        guard let (id, _) = mux.withLock({ $0.cancel(session: session.id, clientID: clientID) }) else { return false }
+        if let requestID = notification.param("requestId") {
+            send(ByteSplice.apply([.init(requestID.value, Array(String(id).utf8))], to: notification.bytes))
+        } else {
+            sendCancel(id, reason: "cancelled by the client")
+        }
+        return true
+    }
+
+    /// A session ended: cancel what it had in flight here.
+    func sessionEnded(_ session: ClientSession) {
+        for (id, _) in mux.withLock({ $0.removeSession(session.id) }) {
+            sendCancel(id, reason: "the client session ended")
+        }
+    }
+
+    /// Fails requests whose deadline passed: the client gets an error, the backend a cancel.
+    func expire(now: UInt64) {
+        let due = mux.withLock { $0.expire(now: now) }
+        for (id, entry) in due {
+            logger.warning("request timed out", metadata: ["method": "\(entry.method)", "session": "\(entry.session)"])
+            answer([entry], with: .timedOut(backend: name, method: entry.method, seconds: options.requestTimeout))
+            if entry.method != "initialize" { sendCancel(id, reason: "request timed out in mcp-host") }
+        }
+    }
+
+    /// Answers requests that will get no response from the backend: clients get a JSON-RPC error,
+    /// the host's own waiters the error itself.
+    private func answer(_ entries: [PendingTable<Waiter>.Entry], with error: BackendError) {
+        for entry in entries {
+            switch entry.waiter {
+            case .client(let session): session.reply(JSONRPC.error(id: entry.clientID, code: error.code, message: error.description))
+            case .host(let waiter): waiter.resolve(.failure(error))
+            }
+        }
+    }
+
+    private func sendCancel(_ id: Int64, reason: String) {
+        send(JSONRPC.notification(method: "notifications/cancelled",
+                                  params: Array(#"{"requestId":\#(id),"reason":"#.utf8) + JSONString.encode(reason) + [UInt8(ascii: "}")]))
+    }
+
+    /// Best-effort send on the current connection (cancels, answers to the backend's requests).
+    private func send(_ message: [UInt8]) {
+        guard let link = control.withLock({ $0.link }) else { return }
+        _ = link.connection.send(message)
+    }
+
+    // MARK: - Lists
+
+    /// Fetches a kind's complete list (following backend pagination), renamed by the router.
+    /// Concurrent callers share one fetch; the result is stored in the catalog.
+    func listTask(_ kind: ItemKind, router: Router, order: [String]) -> Task<Result<Catalog.Items, BackendError>, Never> {
+        control.withLock { control in
+            if let running = control.listTasks[kind] { return running }
+            let task = Task { () -> Result<Catalog.Items, BackendError> in
+                let result = await self.fetch(kind, router: router)
+                if case .success(let items) = result {
+                    let collisions = self.catalog.store(kind, backend: self.name, items: items, order: order)
+                    if !collisions.isEmpty {
+                        self.logger.warning("\(kind.noun) names already taken by another backend; hidden: \(collisions.joined(separator: ", "))")
+                    }
+                }
+                _ = self.control.withLock { $0.listTasks.removeValue(forKey: kind) }
+                return result
+            }
+            control.listTasks[kind] = task
+            return task
+        }
+    }
+
+    private func fetch(_ kind: ItemKind, router: Router) async -> Result<Catalog.Items, BackendError> {
+        let live: Live
+        switch await ready() {
+        case .success(let l): live = l
+        case .failure(let error): return .failure(error)
+        }
+        var items = Catalog.Items()
+        guard live.capabilities.contains(kind.capability) else { return .success(items) }
+        var cursor: [UInt8]?
+        for _ in 0..<1000 {
+            let params = cursor.map { Array(#"{"cursor":"#.utf8) + $0 + [UInt8(ascii: "}")] }
+            let envelope: Envelope
+            switch await request(on: live.link, method: kind.listMethod, params: params) {
+            case .success(let e): envelope = e
+            case .failure(let error): return .failure(error)
+            }
+            let scanner = envelope.scanner
+            if let error = envelope.member("error") {
+                return .failure(.rejected(backend: name, method: kind.listMethod, message: String(decoding: scanner.slice(error.value), as: UTF8.self)))
+            }
+            guard let result = envelope.member("result"),
+                  let array = try? scanner.member(kind.resultKey, inObject: result.value),
+                  let elements = try? scanner.elements(ofArray: array.value) else {
+                return .failure(.rejected(backend: name, method: kind.listMethod, message: "the result has no \"\(kind.resultKey)\" array"))
+            }
+            for element in elements { add(element, of: kind, from: scanner, to: &items, router: router) }
+            cursor = (try? scanner.member("nextCursor", inObject: result.value)).flatMap { scanner.isString($0.value) ? Array(scanner.slice($0.value)) : nil }
+            if cursor == nil { break }
+        }
+        return .success(items)
+    }
+
+    /// Renames one listed item and prefixes its description with `[backend] `, splicing only
+    /// those two members so everything else (annotations, icons, _meta, unknown fields) stays.
+    private func add(_ element: Range<Int>, of kind: ItemKind, from scanner: JSONScanner, to items: inout Catalog.Items, router: Router) {
+        guard scanner.bytes[element.lowerBound] == UInt8(ascii: "{"),
+              let nameMember = try? scanner.member(kind.nameKey, inObject: element),
+              let original = scanner.string(at: nameMember.value) else {
+            logger.warning("\(kind.noun) without a string \"\(kind.nameKey)\" skipped")
+            return
+        }
+        guard let exposed = router.expose(kind, backend: name, name: original) else { return }
+        var edits: [ByteSplice.Edit] = []
+        if exposed != original { edits.append(.init(nameMember.value, JSONString.encode(exposed))) }
+        if let description = try? scanner.member("description", inObject: element),
+           let text = scanner.string(at: description.value) {
+            edits.append(.init(description.value, JSONString.encode("[\(name)] " + text)))
+        }
+        let shifted = edits.map { ByteSplice.Edit(($0.range.lowerBound - element.lowerBound)..<($0.range.upperBound - element.lowerBound), $0.replacement) }
+        items.elements.append(ByteSplice.apply(shifted, to: Array(scanner.slice(element))))
+        items.names[exposed] = original
+    }
+
+    // MARK: - Messages from the backend
+
+    private func received(_ bytes: [UInt8], on link: Link) {
+        let envelope: Envelope
+        do {
+            envelope = try Envelope.parse(bytes)
+        } catch {
+            let preview = String(decoding: bytes.prefix(200), as: UTF8.self)
+            guard link.handshakeDone.load(ordering: .acquiring) else {
+                logger.warning("ignoring non-JSON-RPC output before the handshake: \(preview)")
+                return
+            }
+            protocolViolation(on: link, "wrote invalid JSON-RPC (\(error.message)): \(preview)")
+            return
+        }
+        switch envelope.kind {
+        case .response: deliverResponse(envelope)
+        case .notification: deliverNotification(envelope)
+        case .request: answerServerRequest(envelope, on: link)
+        }
+    }
+
+    private func deliverResponse(_ envelope: Envelope) {
+        guard let idRange = envelope.id, let id = Int64(asciiDigits: envelope.scanner.slice(idRange)),
+              let entry = mux.withLock({ $0.complete(id) }) else {
+            logger.debug("response for an unknown or finished request dropped")
+            return
+        }
+        switch entry.waiter {
+        case .client(let session): session.reply(ByteSplice.apply([.init(idRange, entry.clientID)], to: envelope.bytes))
+        case .host(let waiter): waiter.resolve(.success(envelope))
+        }
+    }
+
+    private func deliverNotification(_ envelope: Envelope) {
+        switch envelope.method {
+        case "notifications/progress":
+            guard let token = envelope.param("progressToken"), let id = Int64(asciiDigits: envelope.scanner.slice(token.value)),
+                  let entry = mux.withLock({ $0.progressTarget(id) }), case .client(let session) = entry.waiter,
+                  let original = entry.progressToken else {
+                logger.debug("progress for an unknown or finished request dropped")
+                return
+            }
+            session.send(ByteSplice.apply([.init(token.value, original)], to: envelope.bytes))
+        case "notifications/tools/list_changed":
+            catalog.invalidate(.tool, backend: name)
+            sessions.broadcast(envelope.bytes)
+        case "notifications/prompts/list_changed":
+            catalog.invalidate(.prompt, backend: name)
+            sessions.broadcast(envelope.bytes)
+        case "notifications/resources/list_changed":
+            catalog.invalidate(.resource, backend: name)
+            catalog.invalidate(.resourceTemplate, backend: name)
+            sessions.broadcast(envelope.bytes)
+        case "notifications/message":
+            sessions.broadcast(envelope.bytes)
+        default:
+            logger.debug("notification not forwarded", metadata: ["method": "\(envelope.method ?? "")"])
+        }
+    }
+
+    /// Requests from the backend. `ping` is answered here; the host declares no client
+    /// capabilities toward backends yet, so sampling, elicitation and roots are refused.
+    private func answerServerRequest(_ envelope: Envelope, on link: Link) {
+        let id = envelope.idBytes
+        if envelope.method == "ping" {
+            _ = link.connection.send(JSONRPC.result(id: id ?? JSONRPC.null, result: Array("{}".utf8)))
+            return
+        }
+        _ = link.connection.send(JSONRPC.error(id: id, code: JSONRPCErrorCode.methodNotFound,
+                                               message: "mcp-host does not route '\(envelope.method ?? "")' to clients"))
+    }
+
+    // MARK: - Connection events
+
+    private func handle(_ event: ConnectionEvent, on link: Link) {
+        switch event {
+        case .opened:
+            link.opened.resolve(.success(()))
+        case .writable:
+            break
+        case .ended(let failed, let code, let detail):
+            let what = failed ? detail : (detail.isEmpty ? "closed" : detail)
+            link.opened.resolve(.failure(.startFailed(backend: name, reason: what)))
+            link.ended.resolve(what)
+            connectionEnded(link, detail: failed ? what : "closed the connection (\(what), status \(code))")
+        }
+    }
+
+    private func protocolViolation(on link: Link, _ detail: String) {
+        logger.error("\(detail); failing its requests and restarting it on next use")
+        link.connection.close(graceMs: options.shutdownGraceMs)
+        connectionEnded(link, detail: detail)
+    }
+
+    /// The connection is gone or unusable: fail everything in flight at once, naming the backend.
+    private func connectionEnded(_ link: Link, detail: String) {
+        let isCurrent = control.withLock { control -> Bool in
+            guard control.link === link else { return false }
+            if case .ready = control.state { control.state = .stopped }
+            control.link = nil
+            return true
+        }
+        guard isCurrent else { return }
+        let error = BackendError.exited(backend: name, detail: detail)
+        let failed = mux.withLock { $0.removeAll() }
+        if !failed.isEmpty || !detail.hasPrefix("closed") { logger.warning("backend connection ended: \(detail)") }
+        answer(failed.map(\.entry), with: error)
+        // destroy() joins the plugin's threads, so it must not run on the callback's thread.
+        DedicatedThread.start(detached: true) {
+            link.ended.resolve(detail)
+            link.connection.destroy()
+            link.destroyed.resolve(())
+        }
+    }
+
+    // MARK: - Shutdown
+
+    /// Stops the backend: fails what is in flight, closes gracefully, waits for the process tree.
+    func shutdown() async {
+        let link = control.withLock { control -> Link? in
+            control.shuttingDown = true
+            control.state = .stopped
+            return control.link
+        }
+        let failed = mux.withLock { $0.removeAll() }
+        let error = BackendError.cancelled("mcp-host is shutting down")
+        answer(failed.map(\.entry), with: error)
+        guard let link else { return }
+        link.connection.close(graceMs: options.shutdownGraceMs)
+        let bound = Double(options.shutdownGraceMs) / 1000 + 5
+        if await link.ended.value(timeout: bound, orElse: "") == "" {
+            logger.error("backend did not end within \(formatSeconds(bound)) s of the close request")
+        }
+        await link.destroyed.value(timeout: 5, orElse: ())
+    }
+}
+
+extension Int64 {
+    /// Parses a plain non-negative decimal integer (our backend-side ids and progress tokens).
+    init?(asciiDigits bytes: ArraySlice<UInt8>) {
+        guard !bytes.isEmpty, bytes.count <= 18 else { return nil }
+        var value: Int64 = 0
+        for b in bytes {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) else { return nil }
+            value = value * 10 + Int64(b - UInt8(ascii: "0"))
+        }
+        self = value
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+
+/// One configured backend, validated and with `${VAR}`s substituted.
+public struct ServerConfig: Sendable, Equatable {
+    /// The server's name: the prefix of its items (`name__tool`).
+    public let name: String
+    /// The transport plugin's name ("stdio", "http", "cli", or a third party's).
+    public let transport: String
+    /// The JSON object handed to the transport's `open` (the server's entry plus `"name"`).
+    public let transportConfig: [UInt8]
+    /// The file whose entry won (drop-ins override the main file).
+    public let source: String
+}
+
+/// A problem with the configuration: which file, which server, which key, and what to do.
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let file: String
+    public let server: String?
+    public let key: String?
+    public let message: String
+
+    public var description: String {
+        var text = file
+        if let server { text += ": server '\(server)'" }
+        if let key { text += ": \"\(key)\"" }
+        return text + ": " + message
+    }
+}
+
+/// The loaded configuration: the servers that can run, and the problems that disabled others.
+public struct HostConfig: Sendable {
+    public var servers: [ServerConfig]
+    /// Servers disabled by an error (the others run), and drop-in files that could not be read.
+    public var problems: [ConfigError]
+
+    public init(servers: [ServerConfig] = [], problems: [ConfigError] = []) {
+        self.servers = servers
+        self.problems = problems
+    }
+}
+
+/// Reads `{"mcpServers": {...}}` from a main file plus `*.json` drop-ins.
+///
+/// Drop-ins are read in bytewise lexical order; a later file replaces a server of the same name
+/// entirely. A main file that is missing or not JSON is fatal (`ConfigError` thrown); a bad drop-in
+/// is reported and skipped; a bad server entry disables that server only.
+public struct ConfigLoader: Sendable {
+    /// Server names become prefixes, so they are limited to what a tool name may contain.
+    static let namePattern = "[A-Za-z0-9_.-], 1-64 characters, without \"__\""
+
+    public let environment: [String: String]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
+
+    public func load(file: String, directory: String?) throws(ConfigError) -> HostConfig {
+        var entries: [(name: String, value: Any, file: String)] = []
+        var problems: [ConfigError] = []
+        entries += try readFile(file, required: true, problems: &problems)
+        if let directory, let names = HostPaths.listDirectory(directory) {
+            for name in names where name.hasSuffix(".json") {
+                let path = HostPaths.resolve(name, against: directory)
+                do { entries += try readFile(path, required: false, problems: &problems) } catch { problems.append(error) }
+            }
+        }
+        // Later entries win per server name; keep the first-seen order of names for stable output.
+        var order: [String] = []
+        var latest: [String: (value: Any, file: String)] = [:]
+        for entry in entries {
+            if latest[entry.name] == nil { order.append(entry.name) }
+            latest[entry.name] = (entry.value, entry.file)
+        }
+        var config = HostConfig(problems: problems)
+        for name in order.sorted() {
+            let (value, file) = latest[name]!
+            switch validate(name: name, value: value, file: file) {
+            case .success(let server?): config.servers.append(server)
+            case .success(nil): break // "disabled": true
+            case .failure(let error): config.problems.append(error)
+            }
+        }
+        return config
+    }
+
+    private func readFile(_ path: String, required: Bool, problems: inout [ConfigError]) throws(ConfigError) -> [(name: String, value: Any, file: String)] {
+        guard let bytes = HostPaths.readFile(path) else {
+            throw ConfigError(file: path, server: nil, key: nil, message: "cannot read the file (does it exist?)")
+        }
+        let root: Any
+        do {
+            root = try JSONSerialization.jsonObject(with: Data(bytes))
+        } catch {
+            throw ConfigError(file: path, server: nil, key: nil, message: "not valid JSON: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] ?? error)")
+        }
+        guard let object = root as? [String: Any] else {
+            throw ConfigError(file: path, server: nil, key: nil, message: "the top level must be an object with \"mcpServers\"")
+        }
+        guard let servers = object["mcpServers"] else {
+            if required { return [] }
+            throw ConfigError(file: path, server: nil, key: "mcpServers", message: "missing; expected {\"mcpServers\": {\"name\": {...}}}")
+        }
+        guard let map = servers as? [String: Any] else {
+            throw ConfigError(file: path, server: nil, key: "mcpServers", message: "must be an object mapping server names to their settings")
+        }
+        return map.keys.sorted().map { (name: $0, value: map[$0]!, file: path) }
+    }
+
+    /// Validates one server entry; nil when it is disabled on purpose.
+    func validate(name: String, value: Any, file: String) -> Result<ServerConfig?, ConfigError> {
+        func problem(_ key: String?, _ message: String) -> Result<ServerConfig?, ConfigError> {
+            .failure(ConfigError(file: file, server: name, key: key, message: message))
+        }
+        guard name.utf8.count <= 64, !name.isEmpty, !name.contains("__"),
+              name.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
+                  || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0)
+                  || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
+            return problem(nil, "invalid server name; use \(Self.namePattern) (it prefixes every tool name)")
+        }
+        guard var entry = value as? [String: Any] else { return problem(nil, "must be an object such as {\"command\": \"...\", \"args\": [...]}") }
+        if let disabled = entry["disabled"] as? Bool, disabled { return .success(nil) }
+
+        let substituted: Any
+        do {
+            substituted = try substitute(entry, path: "")
+        } catch {
+            return problem(error.key, error.message)
+        }
+        entry = substituted as! [String: Any]
+
+        let transport: String
+        if let explicit = entry["transport"] ?? entry["type"] {
+            guard let text = explicit as? String, !text.isEmpty else { return problem("transport", "must be a non-empty string such as \"stdio\"") }
+            switch text {
+            case "streamable-http", "streamableHttp", "sse": transport = "http"
+            default: transport = text
+            }
+        } else if entry["command"] != nil {
+            transport = "stdio"
+        } else if entry["url"] != nil {
+            transport = "http"
+        } else if entry["cli"] as? Bool == true {
+            transport = "cli"
+        } else {
+            return problem(nil, "cannot tell the transport: give \"command\" (stdio), \"url\" (http), \"cli\": true, or \"transport\"")
+        }
+        if transport == "stdio" {
+            guard let command = entry["command"] as? String, !command.isEmpty else { return problem("command", "must be a non-empty string (the program to start)") }
+            _ = command
+            if let args = entry["args"], !(args is [String]) { return problem("args", "must be an array of strings") }
+            if let env = entry["env"], !(env is [String: String]) { return problem("env", "must be an object of string values") }
+            if let cwd = entry["cwd"], !(cwd is String) { return problem("cwd", "must be a string (a directory)") }
+        }
+        if transport == "http", !(entry["url"] is String) { return problem("url", "must be a string such as \"http://127.0.0.1:8000/mcp\"") }
+
+        entry["name"] = name
+        guard let json = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            return problem(nil, "cannot be serialised for the transport")
+        }
+        return .success(ServerConfig(name: name, transport: transport, transportConfig: Array(json), source: file))
+    }
+
+    struct SubstitutionError: Error {
+        let key: String
+        let message: String
+    }
+
+    /// Substitutes `${VAR}` and `${VAR:-default}` in every string of a JSON value.
+    func substitute(_ value: Any, path: String) throws(SubstitutionError) -> Any {
+        switch value {
+        case let text as String:
+            return try EnvironmentSubstitution.apply(text, environment: environment, key: path)
+        case let array as [Any]:
+            var out: [Any] = []
+            for (i, element) in array.enumerated() { out.append(try substitute(element, path: "\(path)[\(i)]")) }
+            return out
+        case let object as [String: Any]:
+            var out: [String: Any] = [:]
+            for (key, element) in object { out[key] = try substitute(element, path: path.isEmpty ? key : "\(path).\(key)") }
+            return out
+        default:
+            return value
+        }
+    }
+}
+
+/// `${VAR}` and `${VAR:-default}` substitution. `$$` is a literal `$`. An unset variable without a
+/// default is an error naming the key, so a typo never silently becomes an empty argument.
+public enum EnvironmentSubstitution {
+    static func apply(_ text: String, environment: [String: String], key: String) throws(ConfigLoader.SubstitutionError) -> String {
+        guard text.contains("$") else { return text }
+        var out = ""
+        var i = text.startIndex
+        while i < text.endIndex {
+            let c = text[i]
+            let next = text.index(after: i)
+            if c == "$", next < text.endIndex, text[next] == "$" {
+                out.append("$")
+                i = text.index(after: next)
+                continue
+            }
+            if c == "$", next < text.endIndex, text[next] == "{" {
+                guard let close = text[next...].firstIndex(of: "}") else {
+                    throw .init(key: key, message: "unterminated ${ in \"\(text)\"")
+                }
+                let body = text[text.index(after: next)..<close]
+                let name: Substring, fallback: Substring?
+                if let sep = body.firstRange(of: ":-") {
+                    name = body[..<sep.lowerBound]
+                    fallback = body[sep.upperBound...]
+                } else {
+                    name = body
+                    fallback = nil
+                }
+                guard !name.isEmpty, name.allSatisfy({ $0 == "_" || $0.isLetter || $0.isNumber }) else {
+                    throw .init(key: key, message: "invalid variable reference ${\(body)}")
+                }
+                if let value = environment[String(name)], !(value.isEmpty && fallback != nil) {
+                    out += value
+                } else if let fallback {
+                    out += fallback
+                } else {
+                    throw .init(key: key, message: "environment variable \(name) is not set (write ${\(name):-default} to give a default)")
+                }
+                i = text.index(after: close)
+                continue
+            }
+            out.append(c)
+            i = next
+        }
+        return out
+    }
+}

@@ -1,0 +1,68 @@
+import Synchronization
+
+/// One connected client (a stdio peer, an HTTP session, or the host's own one-shot commands).
+///
+/// `send` must never block: front-ends enqueue into a bounded per-session queue.
+public final class ClientSession: Sendable {
+    public struct State: Sendable {
+        public var protocolVersion: String?
+        public var clientName: String?
+        public var initialized = false
+    }
+
+    public let id: UInt64
+    public let label: String
+    private let sink: @Sendable ([UInt8]) -> Void
+    public let state = Mutex(State())
+    /// Requests accepted from this client and not answered yet.
+    private let outstandingCount = Atomic<Int>(0)
+
+    init(id: UInt64, label: String, sink: @escaping @Sendable ([UInt8]) -> Void) {
+        self.id = id
+        self.label = label
+        self.sink = sink
+    }
+
+    /// Delivers one complete JSON-RPC message (a notification) to the client. Never blocks.
+    public func send(_ message: [UInt8]) { sink(message) }
+
+    /// Delivers the response to a request counted by `accepted()`. Never blocks.
+    public func reply(_ message: [UInt8]) {
+        sink(message)
+        outstandingCount.subtract(1, ordering: .relaxed)
+    }
+
+    /// Counts a request that will get exactly one `reply` (or a `dropped`).
+    func accepted() { outstandingCount.add(1, ordering: .relaxed) }
+
+    /// A counted request will get no reply (the client cancelled it).
+    func dropped() { outstandingCount.subtract(1, ordering: .relaxed) }
+
+    /// Requests of this client still waiting for their response.
+    public var outstanding: Int { outstandingCount.load(ordering: .relaxed) }
+}
+
+/// The live sessions, for broadcasts (list changes, log messages).
+final class SessionRegistry: Sendable {
+    private let sessions = Mutex<[UInt64: ClientSession]>([:])
+    private let nextID = Atomic<UInt64>(1)
+
+    func open(label: String, sink: @escaping @Sendable ([UInt8]) -> Void) -> ClientSession {
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let session = ClientSession(id: id, label: label, sink: sink)
+        sessions.withLock { $0[id] = session }
+        return session
+    }
+
+    func close(_ session: ClientSession) {
+        _ = sessions.withLock { $0.removeValue(forKey: session.id) }
+    }
+
+    var count: Int { sessions.withLock { $0.count } }
+
+    /// Sends `message` to every initialized session.
+    func broadcast(_ message: [UInt8]) {
+        let targets = sessions.withLock { Array($0.values) }
+        for session in targets where session.state.withLock({ $0.initialized }) { session.send(message) }
+    }
+}

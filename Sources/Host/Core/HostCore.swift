@@ -1,0 +1,316 @@
+import Logging
+import Synchronization
+
+/// Why a request naming an item could not be routed (sent to the client as -32602).
+public struct RoutingFailure: Error, Sendable {
+    public let message: String
+}
+
+/// The session core: every front-end hands it client messages; it answers what it can itself
+/// (initialize, ping, lists it aggregates) and forwards the rest to the owning backend.
+///
+/// Nothing here holds a lock across backend I/O or an await: a slow backend delays only its own
+/// requests, and a dead client loses only its own.
+public final class HostCore: Sendable {
+    public let options: HostOptions
+    public let logger: Logger
+    public let registry: PluginRegistry
+    public let router: Router
+    /// Backends by name, and in a stable order (by name) for lists.
+    let backends: [String: Backend]
+    let order: [String]
+    let catalog = Catalog()
+    let sessions = SessionRegistry()
+    private let sweeper = Mutex<Task<Void, Never>?>(nil)
+    /// Kinds whose list went out without a slow backend; that backend's arrival triggers list_changed.
+    private let owedListChanged = Mutex<Set<String>>([])
+
+    public init(config: HostConfig, registry: PluginRegistry, router: Router, options: HostOptions, logger: Logger) {
+        self.options = options
+        self.logger = logger
+        self.registry = registry
+        self.router = router
+        var backends: [String: Backend] = [:]
+        for server in config.servers {
+            backends[server.name] = Backend(config: server, registry: registry, options: options, logger: logger,
+                                            sessions: sessions, catalog: catalog)
+        }
+        self.backends = backends
+        self.order = backends.keys.sorted()
+    }
+
+    /// Starts the deadline sweeper (every 100 ms; a timed-out request is answered within that).
+    public func start() {
+        let task = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(100))
+                guard let self else { return }
+                let now = MonotonicClock.nanoseconds()
+                for backend in self.backends.values { backend.expire(now: now) }
+            }
+        }
+        sweeper.withLock { $0 = task }
+    }
+
+    /// Stops every backend gracefully and in parallel.
+    public func shutdown() async {
+        sweeper.withLock { $0?.cancel() }
+        await withTaskGroup(of: Void.self) { group in
+            for backend in backends.values { group.addTask { await backend.shutdown() } }
+        }
+    }
+
+    public var backendNames: [String] { order }
+    public func backend(named name: String) -> Backend? { backends[name] }
+
+    // MARK: - Sessions
+
+    /// Opens a client session; `sink` must enqueue without blocking.
+    public func openSession(label: String, sink: @escaping @Sendable ([UInt8]) -> Void) -> ClientSession {
+        sessions.open(label: label, sink: sink)
+    }
+
+    /// Ends a session: everything it had in flight is cancelled on the backends.
+    public func closeSession(_ session: ClientSession) {
+        sessions.close(session)
+        for backend in backends.values { backend.sessionEnded(session) }
+    }
+
+    // MARK: - Messages from clients
+
+    /// Handles one message from a client. Never blocks: work that waits runs in its own task.
+    public func receive(_ bytes: [UInt8], from session: ClientSession) {
+        let envelope: Envelope
+        do {
+            envelope = try Envelope.parse(bytes)
+        } catch {
+            session.send(JSONRPC.error(id: error.id, code: error.code, message: error.message))
+            return
+        }
+        switch envelope.kind {
+        case .request: handleRequest(envelope, from: session)
+        case .notification: handleNotification(envelope, from: session)
+        case .response:
+            logger.debug("response from a client dropped: the host sent it no request", metadata: ["session": "\(session.label)"])
+        }
+    }
+
+    private func reply(_ session: ClientSession, _ envelope: Envelope, result: String) {
+        session.reply(JSONRPC.result(id: envelope.idBytes ?? JSONRPC.null, result: Array(result.utf8)))
+    }
+
+    private func fail(_ session: ClientSession, _ envelope: Envelope, _ code: Int, _ message: String) {
+        session.reply(JSONRPC.error(id: envelope.idBytes, code: code, message: message))
+    }
+
+    private func handleNotification(_ envelope: Envelope, from session: ClientSession) {
+        switch envelope.method {
+        case "notifications/initialized":
+            session.state.withLock { $0.initialized = true }
+        case "notifications/cancelled":
+            guard let requestID = envelope.param("requestId") else { return }
+            let clientID = Array(envelope.bytes[requestID.value])
+            for backend in backends.values where backend.cancel(session: session, clientID: clientID, notification: envelope) {
+                session.dropped()
+                return
+            }
+        default:
+            break // e.g. notifications/roots/list_changed: nothing routes roots yet
+        }
+    }
+
+    private func handleRequest(_ envelope: Envelope, from session: ClientSession) {
+        session.accepted()
+        switch envelope.method ?? "" {
+        case "initialize":
+            initialize(envelope, from: session)
+        case "ping":
+            reply(session, envelope, result: "{}")
+        case "server/discover":
+            fail(session, envelope, JSONRPCErrorCode.methodNotFound,
+                 "Method not found: server/discover (protocol 2026-07-28) is not supported yet; use initialize")
+        case "logging/setLevel":
+            reply(session, envelope, result: "{}")
+        case "tools/list": Task { await self.list(.tool, envelope, from: session) }
+        case "prompts/list": Task { await self.list(.prompt, envelope, from: session) }
+        case "resources/list": Task { await self.list(.resource, envelope, from: session) }
+        case "resources/templates/list": Task { await self.list(.resourceTemplate, envelope, from: session) }
+        case "tools/call": routeNamed(.tool, envelope, from: session)
+        case "prompts/get": routeNamed(.prompt, envelope, from: session)
+        case "resources/read": routeResource(envelope, from: session)
+        case "completion/complete": routeCompletion(envelope, from: session)
+        case let method:
+            fail(session, envelope, JSONRPCErrorCode.methodNotFound, "Method not found: '\(method)'")
+        }
+    }
+
+    private func initialize(_ envelope: Envelope, from session: ClientSession) {
+        let requested = envelope.param("protocolVersion").flatMap { envelope.scanner.string(at: $0.value) }
+        let version = ProtocolVersions.negotiate(requested)
+        let client = envelope.param("clientInfo", "name").flatMap { envelope.scanner.string(at: $0.value) }
+        session.state.withLock {
+            $0.protocolVersion = version
+            $0.clientName = client
+        }
+        logger.info("client initialized", metadata: ["session": "\(session.label)", "client": "\(client ?? "?")", "protocol": "\(version)"])
+        let instructions = "mcp-host aggregates \(order.count) MCP server(s); items are named SERVER__NAME."
+        reply(session, envelope, result: #"{"protocolVersion":"\#(version)","capabilities":{"tools":{"listChanged":true},"prompts":{"listChanged":true},"resources":{"listChanged":true},"completions":{}},"serverInfo":{"name":"mcp-host","version":"\#(HostVersion.string)"},"instructions":"#
+            + String(decoding: JSONString.encode(instructions), as: UTF8.self) + "}")
+    }
+
+    // MARK: - Lists
+
+    /// Fans a list out to every backend at once; a backend that fails or is slower than the list
+    /// timeout is served from its last known items (or left out) and never fails the list.
+    private func list(_ kind: ItemKind, _ envelope: Envelope, from session: ClientSession) async {
+        let parts = await withTaskGroup(of: (Int, [[UInt8]]).self) { group in
+            for (index, name) in order.enumerated() {
+                group.addTask { (index, await self.items(kind, of: self.backends[name]!)) }
+            }
+            var parts = [[[UInt8]]](repeating: [], count: order.count)
+            for await (index, elements) in group { parts[index] = elements }
+            return parts
+        }
+        var result = Array("{\"\(kind.resultKey)\":[".utf8)
+        var first = true
+        for element in parts.joined() {
+            if !first { result.append(UInt8(ascii: ",")) }
+            result.append(contentsOf: element)
+            first = false
+        }
+        result.append(contentsOf: "]}".utf8)
+        session.reply(JSONRPC.result(id: envelope.idBytes ?? JSONRPC.null, result: result))
+    }
+
+    /// One backend's items for a list, within the list timeout.
+    func items(_ kind: ItemKind, of backend: Backend) async -> [[UInt8]] {
+        if let cached = catalog.items(kind, of: backend.name) { return cached.elements }
+        let task = backend.listTask(kind, router: router, order: order)
+        let outcome = OneShot<Result<Catalog.Items, BackendError>?>()
+        Task { outcome.resolve(await task.value) }
+        switch await outcome.value(timeout: options.listTimeout, orElse: nil) {
+        case .success(let items)?:
+            return items.elements
+        case .failure(let error)?:
+            logger.warning("\(kind.listMethod) without this backend: \(error.description)", metadata: ["backend": "\(backend.name)"])
+        case nil:
+            logger.warning("\(kind.listMethod) answered without this backend: it did not list within \(formatSeconds(options.listTimeout)) s; clients get list_changed when it does",
+                           metadata: ["backend": "\(backend.name)"])
+            let key = "\(backend.name)/\(kind.rawValue)"
+            let first = owedListChanged.withLock { $0.insert(key).inserted }
+            if first {
+                Task {
+                    if case .success = await task.value {
+                        self.sessions.broadcast(JSONRPC.notification(method: "notifications/\(kind.capability)/list_changed", params: nil))
+                    }
+                    _ = self.owedListChanged.withLock { $0.remove(key) }
+                }
+            }
+        }
+        return catalog.lastKnownItems(kind, of: backend.name)?.elements ?? []
+    }
+
+    // MARK: - Routing
+
+    /// The backend and backend-side name behind an exposed name: the catalog first (it knows
+    /// shortened names), then the router; if neither knows it, the lists are loaded once more.
+    func resolve(_ kind: ItemKind, method: String, name: String) async -> Result<(Backend, String), RoutingFailure> {
+        if let hit = catalog.lookup(kind, exposed: name), let backend = backends[hit.backend] {
+            return .success((backend, hit.name))
+        }
+        switch router.route(method: method, kind: kind, name: name) {
+        case .forward(let backendName, let original):
+            if let backend = backends[backendName] { return .success((backend, original)) }
+        case .reject(let message):
+            return .failure(RoutingFailure(message: message))
+        case .noOpinion:
+            break
+        }
+        // Perhaps a shortened name from a list this host has not loaded yet.
+        await withTaskGroup(of: Void.self) { group in
+            for backend in backends.values where catalog.items(kind, of: backend.name) == nil {
+                group.addTask { _ = await self.items(kind, of: backend) }
+            }
+        }
+        if let hit = catalog.lookup(kind, exposed: name), let backend = backends[hit.backend] {
+            return .success((backend, hit.name))
+        }
+        return .failure(RoutingFailure(message: "Unknown \(kind.noun) '\(name)': no configured server provides it (servers: \(order.isEmpty ? "none" : order.joined(separator: ", ")))"))
+    }
+
+    /// tools/call and prompts/get: route by `params.name`, rename it for the backend.
+    private func routeNamed(_ kind: ItemKind, _ envelope: Envelope, from session: ClientSession) {
+        let method = envelope.method ?? ""
+        guard let nameMember = envelope.param("name"), let name = envelope.scanner.string(at: nameMember.value) else {
+            fail(session, envelope, JSONRPCErrorCode.invalidParams, "Invalid params: \(method) needs params.name (a string)")
+            return
+        }
+        Task {
+            switch await self.resolve(kind, method: method, name: name) {
+            case .success(let (backend, original)):
+                await backend.forward(envelope, from: session, rename: original == name ? nil : (nameMember.value, original))
+            case .failure(let failure):
+                self.fail(session, envelope, JSONRPCErrorCode.invalidParams, failure.message)
+            }
+        }
+    }
+
+    /// resources/read: route by `params.uri` (listed URIs, then URI templates).
+    private func routeResource(_ envelope: Envelope, from session: ClientSession) {
+        guard let uriMember = envelope.param("uri"), let uri = envelope.scanner.string(at: uriMember.value) else {
+            fail(session, envelope, JSONRPCErrorCode.invalidParams, "Invalid params: resources/read needs params.uri (a string)")
+            return
+        }
+        Task {
+            if let backend = await self.resourceOwner(uri) {
+                await backend.forward(envelope, from: session, rename: nil)
+            } else {
+                self.fail(session, envelope, JSONRPCErrorCode.invalidParams,
+                          "Unknown resource '\(uri)': no configured server lists it or a template matching it")
+            }
+        }
+    }
+
+    private func resourceOwner(_ uri: String) async -> Backend? {
+        if let owner = catalog.resourceOwner(uri: uri) { return backends[owner] }
+        for kind in [ItemKind.resource, .resourceTemplate] {
+            await withTaskGroup(of: Void.self) { group in
+                for backend in backends.values where catalog.items(kind, of: backend.name) == nil {
+                    group.addTask { _ = await self.items(kind, of: backend) }
+                }
+            }
+        }
+        return catalog.resourceOwner(uri: uri).flatMap { backends[$0] }
+    }
+
+    /// completion/complete: to the backend owning the referenced prompt (renamed) or resource.
+    private func routeCompletion(_ envelope: Envelope, from session: ClientSession) {
+        let scanner = envelope.scanner
+        let type = envelope.param("ref", "type").flatMap { scanner.string(at: $0.value) }
+        Task {
+            switch type {
+            case "ref/prompt":
+                guard let member = envelope.param("ref", "name"), let name = scanner.string(at: member.value) else { break }
+                switch await self.resolve(.prompt, method: "completion/complete", name: name) {
+                case .success(let (backend, original)):
+                    await backend.forward(envelope, from: session, rename: original == name ? nil : (member.value, original))
+                case .failure(let failure):
+                    self.fail(session, envelope, JSONRPCErrorCode.invalidParams, failure.message)
+                }
+                return
+            case "ref/resource":
+                guard let member = envelope.param("ref", "uri"), let uri = scanner.string(at: member.value) else { break }
+                if let backend = await self.resourceOwner(uri) {
+                    await backend.forward(envelope, from: session, rename: nil)
+                } else {
+                    self.fail(session, envelope, JSONRPCErrorCode.invalidParams, "Unknown resource '\(uri)' in completion/complete")
+                }
+                return
+            default:
+                break
+            }
+            self.fail(session, envelope, JSONRPCErrorCode.invalidParams,
+                      "Invalid params: completion/complete needs params.ref of type ref/prompt (with name) or ref/resource (with uri)")
+        }
+    }
+}

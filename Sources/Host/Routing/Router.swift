@@ -1,0 +1,148 @@
+import PluginAPI
+
+/// Kinds of catalog items, as the router ABI numbers them.
+public enum ItemKind: Int32, Sendable, CaseIterable {
+    case tool = 1
+    case prompt = 2
+    case resource = 3
+    case resourceTemplate = 4
+
+    /// The list method, the array key of its result, and the member naming an item.
+    public var listMethod: String {
+        switch self {
+        case .tool: return "tools/list"
+        case .prompt: return "prompts/list"
+        case .resource: return "resources/list"
+        case .resourceTemplate: return "resources/templates/list"
+        }
+    }
+
+    public var resultKey: String {
+        switch self {
+        case .tool: return "tools"
+        case .prompt: return "prompts"
+        case .resource: return "resources"
+        case .resourceTemplate: return "resourceTemplates"
+        }
+    }
+
+    public var nameKey: String {
+        switch self {
+        case .tool, .prompt: return "name"
+        case .resource: return "uri"
+        case .resourceTemplate: return "uriTemplate"
+        }
+    }
+
+    /// The server capability a backend must declare to be asked for this list.
+    public var capability: String {
+        switch self {
+        case .tool: return "tools"
+        case .prompt: return "prompts"
+        case .resource, .resourceTemplate: return "resources"
+        }
+    }
+
+    public var noun: String {
+        switch self {
+        case .tool: return "tool"
+        case .prompt: return "prompt"
+        case .resource: return "resource"
+        case .resourceTemplate: return "resource template"
+        }
+    }
+}
+
+/// What a router decided for a request naming an item.
+public enum RouteDecision: Sendable, Equatable {
+    case forward(backend: String, name: String)
+    case reject(String)
+    case noOpinion
+}
+
+/// The host's view of the active router plugin (or, with none loaded, the plain `server__name`
+/// rule without shortening, so the host still works and says so in its log).
+public struct Router: Sendable {
+    public let plugin: RouterPlugin?
+
+    public init(plugin: RouterPlugin?) { self.plugin = plugin }
+
+    /// The exposed name of a backend's item, or nil when the router hides it.
+    public func expose(_ kind: ItemKind, backend: String, name: String) -> String? {
+        guard let plugin, let expose = plugin.table.pointee.expose else {
+            return kind == .tool || kind == .prompt ? backend + "__" + name : name
+        }
+        var backendBytes = Array(backend.utf8), nameBytes = Array(name.utf8)
+        var capacity = 256
+        while true {
+            var storage = [CChar](repeating: 0, count: capacity)
+            let (status, length) = storage.withUnsafeMutableBufferPointer { out -> (Int32, Int) in
+                var buf = mcph_buf(ptr: out.baseAddress, cap: out.count, len: 0)
+                let status = backendBytes.withUnsafeMutableBufferPointer { b in
+                    nameBytes.withUnsafeMutableBufferPointer { n in
+                        b.withMemoryRebound(to: CChar.self) { bc in
+                            n.withMemoryRebound(to: CChar.self) { nc in
+                                expose(plugin.plugin.state, kind.rawValue, bc.baseAddress, bc.count, nc.baseAddress, nc.count, &buf)
+                            }
+                        }
+                    }
+                }
+                return (status, buf.len)
+            }
+            switch status {
+            case MCPH_EXPOSE_SHOW:
+                return String(decoding: storage[0..<min(length, capacity)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            case MCPH_EXPOSE_HIDE:
+                return nil
+            case MCPH_E_TOO_SMALL where length > capacity && capacity < 1 << 20:
+                capacity = length
+            default:
+                return nil
+            }
+        }
+    }
+
+    /// The router's decision for a request naming `name`.
+    public func route(method: String, kind: ItemKind, name: String) -> RouteDecision {
+        guard let plugin, let route = plugin.table.pointee.route else {
+            guard kind == .tool || kind == .prompt, let sep = name.firstRange(of: "__"), sep.lowerBound != name.startIndex else {
+                return .noOpinion
+            }
+            return .forward(backend: String(name[..<sep.lowerBound]), name: String(name[sep.upperBound...]))
+        }
+        var backend = [CChar](repeating: 0, count: 256), item = [CChar](repeating: 0, count: 4096), message = [CChar](repeating: 0, count: 1024)
+        var methodBytes = Array(method.utf8), nameBytes = Array(name.utf8)
+        var lengths = (0, 0, 0)
+        let decision: mcph_route_decision = backend.withUnsafeMutableBufferPointer { b in
+            item.withUnsafeMutableBufferPointer { i in
+                message.withUnsafeMutableBufferPointer { m in
+                    var bb = mcph_buf(ptr: b.baseAddress, cap: b.count, len: 0)
+                    var ib = mcph_buf(ptr: i.baseAddress, cap: i.count, len: 0)
+                    var mb = mcph_buf(ptr: m.baseAddress, cap: m.count, len: 0)
+                    let d = methodBytes.withUnsafeMutableBufferPointer { mp in
+                        nameBytes.withUnsafeMutableBufferPointer { np in
+                            mp.withMemoryRebound(to: CChar.self) { mc in
+                                np.withMemoryRebound(to: CChar.self) { nc in
+                                    route(plugin.plugin.state, mc.baseAddress, mc.count, kind.rawValue, nc.baseAddress, nc.count, &bb, &ib, &mb)
+                                }
+                            }
+                        }
+                    }
+                    lengths = (bb.len, ib.len, mb.len)
+                    return d
+                }
+            }
+        }
+        func text(_ storage: [CChar], _ length: Int) -> String {
+            String(decoding: storage[0..<min(length, storage.count)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        switch decision {
+        case MCPH_ROUTE_FORWARD where lengths.0 <= backend.count && lengths.1 <= item.count:
+            return .forward(backend: text(backend, lengths.0), name: text(item, lengths.1))
+        case MCPH_ROUTE_REJECT:
+            return .reject(text(message, lengths.2))
+        default:
+            return .noOpinion
+        }
+    }
+}

@@ -1,0 +1,125 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Synchronization
+
+/// Writes newline-terminated messages to a blocking file descriptor from its own thread, so that
+/// `enqueue` never blocks its caller.
+///
+/// Bound: at most `messageLimit` messages and `byteLimit` bytes wait; beyond that `enqueue`
+/// answers `.full` and nothing is queued; `onWritable` runs (on the writer thread) once the queue
+/// has been drained after such a refusal. `finish()` flushes what is queued, then closes the fd.
+/// A write error (EPIPE: the reader is gone) drops what is queued, closes the fd and calls
+/// `onBroken` once.
+public final class LineWriter: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        case queued
+        case full
+        case closed
+    }
+
+    private struct Queue {
+        var messages: [[UInt8]] = []
+        var bytes = 0
+        var finishing = false
+        var broken = false
+        var refusedSinceDrain = false
+    }
+
+    public let messageLimit: Int
+    public let byteLimit: Int
+    private let fd: Int32
+    private let queue = Mutex(Queue())
+    private let wake = DispatchSemaphore(value: 0)
+    private let onWritable: @Sendable () -> Void
+    private let onBroken: @Sendable () -> Void
+    private let thread = Mutex<pthread_t?>(nil)
+
+    public init(fd: Int32, messageLimit: Int = 4096, byteLimit: Int = 64 << 20,
+                onWritable: @escaping @Sendable () -> Void = {}, onBroken: @escaping @Sendable () -> Void = {}) {
+        self.fd = fd
+        self.messageLimit = messageLimit
+        self.byteLimit = byteLimit
+        self.onWritable = onWritable
+        self.onBroken = onBroken
+    }
+
+    public func start() {
+        let t = DedicatedThread.start { [self] in run() }
+        thread.withLock { $0 = t }
+    }
+
+    /// Queues `message` plus a newline. Never blocks.
+    public func enqueue<C: Collection>(_ message: C) -> Outcome where C.Element == UInt8 {
+        let outcome: Outcome = queue.withLock { q in
+            if q.finishing || q.broken { return .closed }
+            if q.messages.count >= messageLimit || q.bytes + message.count > byteLimit {
+                q.refusedSinceDrain = true
+                return .full
+            }
+            var framed = [UInt8]()
+            framed.reserveCapacity(message.count + 1)
+            framed.append(contentsOf: message)
+            framed.append(0x0A)
+            q.bytes += framed.count
+            q.messages.append(framed)
+            return .queued
+        }
+        if outcome == .queued { wake.signal() }
+        return outcome
+    }
+
+    /// Flushes what is queued, then closes the descriptor. Idempotent; returns at once.
+    public func finish() {
+        queue.withLock { $0.finishing = true }
+        wake.signal()
+    }
+
+    /// Waits for the writer thread to end (after `finish()` or a write error).
+    public func join() {
+        if let t = thread.withLock({ current -> pthread_t? in defer { current = nil }; return current }) {
+            pthread_join(t, nil)
+        }
+    }
+
+    private func run() {
+        while true {
+            wake.wait()
+            let (batch, finishing, notify) = queue.withLock { q -> ([[UInt8]], Bool, Bool) in
+                let batch = q.messages
+                q.messages.removeAll(keepingCapacity: true)
+                q.bytes = 0
+                let notify = q.refusedSinceDrain
+                q.refusedSinceDrain = false
+                return (batch, q.finishing, notify)
+            }
+            for message in batch where !writeAll(message) {
+                queue.withLock { $0.broken = true; $0.messages.removeAll() }
+                close(fd)
+                onBroken()
+                return
+            }
+            if notify { onWritable() }
+            if finishing && queue.withLock({ $0.messages.isEmpty }) {
+                close(fd)
+                return
+            }
+        }
+    }
+
+    private func writeAll(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += n
+            }
+            return true
+        }
+    }
+}

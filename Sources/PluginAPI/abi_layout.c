@@ -1,0 +1,11 @@
+/* Compile-time checks of the ABI's fixed layouts. This target exports no symbols. */
+#include "mcph_plugin.h"
+
+_Static_assert(sizeof(mcph_status) == 4, "mcph_status is 32-bit");
+_Static_assert(offsetof(mcph_bytes, ptr) == 0, "mcph_bytes.ptr first");
+_Static_assert(sizeof(mcph_bytes) == 4 * sizeof(void *), "mcph_bytes is four words");
+_Static_assert(offsetof(mcph_plugin_descriptor, struct_size) == 0, "struct_size first");
+_Static_assert(offsetof(mcph_host, struct_size) == 0, "struct_size first");
+_Static_assert(offsetof(mcph_conn_callbacks, struct_size) == 0, "struct_size first");
+_Static_assert(offsetof(mcph_transport_v1, struct_size) == 0, "struct_size first");
+_Static_assert(offsetof(mcph_router_v1, struct_size) == 0, "struct_size first");
