@@ -65,7 +65,7 @@ let package = Package(
 
         .testTarget(name: "HostTests", dependencies: ["Host", "PluginAPI"], path: "Tests/HostTests"),
         .testTarget(name: "IntegrationTests", dependencies: [], path: "Tests/IntegrationTests",
-                    exclude: ["python"]),
+                    exclude: ["python", "c"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -18,8 +18,7 @@ struct ServeCommand: AsyncParsableCommand {
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT, SIGHUP]) { signal in
             frontEnd.stop(reason: "signal \(signal)")
         }
-        await frontEnd.run()
-        await core.shutdown()
+        await frontEnd.run() // ends with the core's shutdown
         signals.cancel()
         logger.info("mcp-host stopped")
     }

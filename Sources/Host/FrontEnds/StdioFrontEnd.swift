@@ -26,7 +26,8 @@ public final class StdioFrontEnd: Sendable {
     public func stop(reason: String) { finished.resolve(reason) }
 
     /// Serves until stdin ends (then answers what was already asked, within the request
-    /// timeout), stdout breaks, or `stop` is called.
+    /// timeout), stdout breaks, or `stop` is called; then shuts the core down (requests still in
+    /// flight get an error response) before closing stdout.
     public func run() async {
         let finished = self.finished
         let writer = LineWriter(fd: STDOUT_FILENO, messageLimit: Self.messageLimit, byteLimit: Self.byteLimit,
@@ -66,6 +67,7 @@ public final class StdioFrontEnd: Sendable {
         }
         let reason = await finished.value()
         logger.info("stdio session ended: \(reason)")
+        await core.shutdown()
         core.closeSession(session)
         writer.finish()
         if reason != "client not reading" { writer.join() } // a wedged stdout would block the join

@@ -34,7 +34,7 @@ public enum HostPaths {
     /// Default plugin directories when `--plugins` is not given: the installed plugin directory
     /// beside the binary (`<bin>/../lib/mcp-host/plugins`), then `~/.config/mcp-host/plugins.d`.
     public static var defaultPluginDirectories: [String] {
-        [resolve("../lib/mcp-host/plugins", against: executableDirectory), home + "/.config/mcp-host/plugins.d"]
+        [parent(of: executableDirectory) + "/lib/mcp-host/plugins", home + "/.config/mcp-host/plugins.d"]
     }
 
     public static func isDirectory(_ path: String) -> Bool {

@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+
+/// The real binary, the real stdio plugin and real backend processes: what one shared backend
+/// must get right when several requests (and clients) use it at once.
+@Suite(.serialized)
+struct MultiplexerTests {
+    @Test func concurrentCallsToOneBackendRunInParallel() throws {
+        let dir = try Paths.temporaryDirectory()
+        let config = try writeConfig(["a": fakeServer(name: "a"), "b": fakeServer(name: "b")], in: dir)
+        let host = try HostProcess(config: config)
+        try host.initialize()
+        // Start both backends first, so the measurement is about calls, not process start-up.
+        try host.request("warm-a", "tools/call", ["name": "a__echo", "arguments": ["text": "x"]])
+        try host.request("warm-b", "tools/call", ["name": "b__echo", "arguments": ["text": "x"]])
+        _ = try host.response(id: "warm-a")
+        _ = try host.response(id: "warm-b")
+
+        let start = Date()
+        for i in 0..<20 {
+            try host.request(i, "tools/call", ["name": "a__slow", "arguments": ["ms": 500, "tag": "\(i)"]])
+        }
+        // A call to the other backend while 20 slow calls are in flight on the first.
+        try host.request("fast", "tools/call", ["name": "b__echo", "arguments": ["text": "not blocked"]])
+        let fast = try host.response(id: "fast")
+        #expect(firstText(fast) == "not blocked")
+        // It was answered while every slow call was still in flight.
+        #expect(!host.output.contains { $0.contains("slow ") }, "the other backend's call waited behind slow calls")
+        for i in 0..<20 {
+            let response = try host.response(id: i)
+            #expect(firstText(response) == "slow \(i)", "each client id gets its own answer back")
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        // Serial execution would take 20 x 500 ms = 10 s.
+        #expect(elapsed < 5, "20 concurrent 500 ms calls took \(elapsed) s")
+        host.closeStdin()
+        #expect(try host.waitForExit() == 0)
+    }
+
+    @Test func idsProgressAndUnknownFieldsSurviveByteForByte() throws {
+        let dir = try Paths.temporaryDirectory()
+        let log = dir + "/backend.log"
+        let config = try writeConfig(["f": fakeServer(name: "f", log: log)], in: dir)
+        let host = try HostProcess(config: config)
+        try host.initialize()
+
+        // 7 and "7" in flight at once, each asking for progress under the same client token.
+        host.send(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"f__progress","arguments":{"steps":3,"ms":100,"tag":"int"},"_meta":{"progressToken":"tok"}}}"#)
+        host.send(#"{"jsonrpc":"2.0","id":"7","method":"tools/call","params":{"name":"f__progress","arguments":{"steps":3,"ms":100,"tag":"str"},"_meta":{"progressToken":1}}}"#)
+        let intDone = try host.response(id: 7)
+        let strDone = try host.response(id: "7")
+        #expect(firstText(intDone) == "progress int")
+        #expect(firstText(strDone) == "progress str")
+
+        // Each call's progress arrived under its own client token, with the backend's message.
+        let progress = host.output.compactMap { line -> [String: Any]? in
+            guard let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  json["method"] as? String == "notifications/progress" else { return nil }
+            return json["params"] as? [String: Any]
+        }
+        #expect(progress.count == 6)
+        for params in progress {
+            let message = params["message"] as? String
+            if message == "int" { #expect(params["progressToken"] as? String == "tok") }
+            else if message == "str" { #expect(params["progressToken"] as? Int == 1 && !(params["progressToken"] is String)) }
+            else { Issue.record("unexpected progress \(params)") }
+        }
+        // Toward the backend, the two requests carried distinct host-side ids and tokens.
+        let calls = try loggedMessages(log).filter { $0["method"] as? String == "tools/call" }
+        let tokens = calls.compactMap { (($0["params"] as? [String: Any])?["_meta"] as? [String: Any])?["progressToken"] as? Int }
+        #expect(tokens.count == 2 && Set(tokens).count == 2)
+
+        // A result with structuredContent, _meta and an unknown field arrives byte for byte.
+        host.send(#"{"jsonrpc":"2.0","id":"fid","method":"tools/call","params":{"name":"f__fidelity","arguments":{}}}"#)
+        let line = try host.next(where: { sameID($0["id"], "fid") }).line
+        let expected = #"{ "content" : [ {"type":"text","text":"fidelity"} ], "structuredContent":{"n":1.50,"s":"\u00e9"}, "_meta":{"vendor/x":[1,2,3]}, "x-future-field":{"deep":{"keep":true}}, "isError":false }"#
+        #expect(line == #"{"jsonrpc":"2.0","id":"fid","result":"# + expected + "}")
+        host.closeStdin()
+        try host.waitForExit()
+    }
+
+    @Test func clientCancellationReachesTheBackendUnderItsOwnID() throws {
+        let dir = try Paths.temporaryDirectory()
+        let log = dir + "/backend.log"
+        let config = try writeConfig(["f": fakeServer(name: "f", log: log)], in: dir)
+        let host = try HostProcess(config: config)
+        try host.initialize()
+        try host.request(5, "tools/call", ["name": "f__slow", "arguments": ["ms": 1500]])
+        // Wait until the backend has the call, then cancel it.
+        let backendID = try waitFor("the call to reach the backend") {
+            try loggedMessages(log).first { $0["method"] as? String == "tools/call" }?["id"]
+        }
+        try host.send(["jsonrpc": "2.0", "method": "notifications/cancelled", "params": ["requestId": 5, "reason": "user pressed stop"]])
+        let cancel = try waitFor("the backend to see notifications/cancelled") {
+            try loggedMessages(log).first { $0["method"] as? String == "notifications/cancelled" }
+        }
+        let params = cancel["params"] as? [String: Any]
+        #expect(sameID(params?["requestId"], backendID as Any))
+        #expect(params?["reason"] as? String == "user pressed stop")
+        // The late answer is dropped: the client never gets a response for id 5.
+        try host.request(6, "tools/call", ["name": "f__slow", "arguments": ["ms": 1700]])
+        _ = try host.response(id: 6)
+        #expect(!host.output.contains { ($0.contains(#""id":5,"#) || $0.contains(#""id":5}"#)) })
+        host.closeStdin()
+        try host.waitForExit()
+    }
+
+    @Test func requestDeadlineAnswersTheClientAndCancelsTheBackend() throws {
+        let dir = try Paths.temporaryDirectory()
+        let log = dir + "/backend.log"
+        let config = try writeConfig(["f": fakeServer(name: "f", log: log)], in: dir)
+        let host = try HostProcess(config: config, extra: ["--request-timeout", "1"])
+        try host.initialize()
+        try host.request(1, "tools/call", ["name": "f__slow", "arguments": ["ms": 5000]])
+        let response = try host.response(id: 1, timeout: 10)
+        let error = response["error"] as? [String: Any]
+        #expect(error?["code"] as? Int == -32001)
+        #expect((error?["message"] as? String)?.contains("'f'") == true)
+        let cancel = try waitFor("the backend to see the cancel") {
+            try loggedMessages(log).first { $0["method"] as? String == "notifications/cancelled" }
+        }
+        #expect(cancel["params"] != nil)
+        host.closeStdin()
+        try host.waitForExit()
+    }
+}
+
+func loggedMessages(_ path: String) throws -> [[String: Any]] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+    return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+}
+
+/// Polls `probe` until it yields a value.
+func waitFor<T>(_ what: String, timeout: Double = 10, _ probe: () throws -> T?) throws -> T {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if let value = try probe() { return value }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    throw TestFailure("timed out waiting for \(what)")
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""A scriptable MCP backend over stdio for mcp-host's integration tests (standard library only).
+
+Every message it receives is appended, one JSON per line, to $FAKE_BACKEND_LOG (if set), so a
+test can check what reached the backend (ids, cancellations, progress tokens).
+
+Tools:
+  echo {text}            -> text content
+  slow {ms}              -> waits, then answers (concurrently: each call on its own thread)
+  fidelity {}            -> a result with structuredContent, _meta and a field no spec names,
+                            written with unusual spacing so byte-for-byte forwarding is visible
+  progress {steps, ms}   -> sends notifications/progress with the request's progressToken
+  crash {}               -> exits the process while the call is in flight
+  garbage {}             -> writes a non-JSON line instead of an answer
+  pid {}                 -> its own process id
+"""
+import json
+import os
+import sys
+import threading
+import time
+
+LOG = os.environ.get("FAKE_BACKEND_LOG")
+NAME = os.environ.get("FAKE_BACKEND_NAME", "fake")
+out_lock = threading.Lock()
+
+
+def log(message):
+    if LOG:
+        with open(LOG, "a") as f:
+            f.write(json.dumps(message) + "\n")
+
+
+def send_raw(line):
+    with out_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+def send(message):
+    send_raw(json.dumps(message, separators=(",", ":")))
+
+
+def result(id_, value):
+    send({"jsonrpc": "2.0", "id": id_, "result": value})
+
+
+def text(value):
+    return {"content": [{"type": "text", "text": value}], "isError": False}
+
+
+TOOLS = [
+    {"name": "echo", "description": "Echoes text.\nSecond line.", "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}},
+     "annotations": {"readOnlyHint": True}, "x-vendor": {"kept": 1}},
+    {"name": "slow", "description": "Answers after ms milliseconds.", "inputSchema": {"type": "object", "properties": {"ms": {"type": "integer"}}}},
+    {"name": "fidelity", "description": "Unusual result fields.", "inputSchema": {"type": "object"}},
+    {"name": "progress", "description": "Reports progress.", "inputSchema": {"type": "object"}},
+    {"name": "crash", "description": "Exits mid-call.", "inputSchema": {"type": "object"}},
+    {"name": "garbage", "description": "Writes garbage.", "inputSchema": {"type": "object"}},
+    {"name": "pid", "description": "Its process id.", "inputSchema": {"type": "object"}},
+]
+
+FIDELITY = '{"jsonrpc":"2.0","id":%s,"result":{ "content" : [ {"type":"text","text":"fidelity"} ], "structuredContent":{"n":1.50,"s":"\\u00e9"}, "_meta":{"vendor/x":[1,2,3]}, "x-future-field":{"deep":{"keep":true}}, "isError":false }}'
+
+
+def call(id_, params):
+    name = params.get("name")
+    args = params.get("arguments") or {}
+    token = (params.get("_meta") or {}).get("progressToken")
+    if name == "echo":
+        result(id_, text(args.get("text", "")))
+    elif name == "slow":
+        time.sleep(args.get("ms", 500) / 1000.0)
+        result(id_, text("slow %s" % args.get("tag", "")))
+    elif name == "fidelity":
+        send_raw(FIDELITY % json.dumps(id_))
+    elif name == "progress":
+        steps = args.get("steps", 3)
+        for i in range(steps):
+            if token is not None:
+                send({"jsonrpc": "2.0", "method": "notifications/progress",
+                      "params": {"progressToken": token, "progress": i + 1, "total": steps, "message": args.get("tag", "")}})
+            time.sleep(args.get("ms", 50) / 1000.0)
+        result(id_, text("progress %s" % args.get("tag", "")))
+    elif name == "crash":
+        sys.stdout.flush()
+        os._exit(3)
+    elif name == "garbage":
+        send_raw("this is not JSON")
+    elif name == "pid":
+        result(id_, text(str(os.getpid())))
+    else:
+        send({"jsonrpc": "2.0", "id": id_, "error": {"code": -32602, "message": "Unknown tool: %s" % name}})
+
+
+def main():
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        message = json.loads(line)
+        log(message)
+        method = message.get("method")
+        id_ = message.get("id")
+        if method == "initialize":
+            result(id_, {"protocolVersion": message["params"]["protocolVersion"],
+                         "capabilities": {"tools": {"listChanged": True}, "prompts": {}, "resources": {}},
+                         "serverInfo": {"name": NAME, "version": "1.0"}})
+        elif method == "tools/list":
+            result(id_, {"tools": TOOLS})
+        elif method == "prompts/list":
+            result(id_, {"prompts": [{"name": "hello", "description": "Says hello.", "arguments": [{"name": "who"}]}]})
+        elif method == "prompts/get":
+            who = (message["params"].get("arguments") or {}).get("who", "you")
+            result(id_, {"messages": [{"role": "user", "content": {"type": "text", "text": "hello %s from %s" % (who, message["params"]["name"])}}]})
+        elif method == "resources/list":
+            result(id_, {"resources": [{"uri": "fake://%s/readme" % NAME, "name": "readme"}]})
+        elif method == "resources/templates/list":
+            result(id_, {"resourceTemplates": [{"uriTemplate": "fake://%s/items/{id}" % NAME, "name": "item"}]})
+        elif method == "resources/read":
+            uri = message["params"]["uri"]
+            result(id_, {"contents": [{"uri": uri, "text": "content of %s" % uri}]})
+        elif method == "tools/call":
+            threading.Thread(target=call, args=(id_, message.get("params") or {}), daemon=True).start()
+        elif method == "ping":
+            result(id_, {})
+        elif id_ is not None and method is not None:
+            send({"jsonrpc": "2.0", "id": id_, "error": {"code": -32601, "message": "Method not found"}})
+
+
+if __name__ == "__main__":
+    main()
