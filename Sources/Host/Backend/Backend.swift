@@ -137,6 +137,19 @@ public final class Backend: Sendable {
         }
     }
 
+    /// `ready()`, bounded: a start that takes longer goes on in the background (later requests
+    /// find the backend ready) while this request gets a timeout error.
+    func ready(within seconds: Double, method: String) async -> Result<Live, BackendError> {
+        let current = control.withLock { control -> Live? in
+            if case .ready(let live) = control.state { return live }
+            return nil
+        }
+        if let current { return .success(current) } // the common case: no race to set up
+        let outcome = OneShot<Result<Live, BackendError>>()
+        Task { outcome.resolve(await self.ready()) }
+        return await outcome.value(timeout: seconds, orElse: .failure(.timedOut(backend: self.name, method: method, seconds: seconds)))
+    }
+
     private func start() async -> Result<Live, BackendError> {
         let result = await connectAndInitialize()
         control.withLock { control in
@@ -250,15 +263,16 @@ public final class Backend: Sendable {
     /// progress token made host-unique; every other byte as the client sent it.
     func forward(_ envelope: Envelope, from session: ClientSession, rename: (range: Range<Int>, name: String)?) async {
         guard let idRange = envelope.id, let method = envelope.method else { return }
+        // The deadline covers the whole request, a cold start of the backend included.
+        let deadline = MonotonicClock.nanoseconds() + UInt64(options.requestTimeout * 1e9)
         let live: Live
-        switch await ready() {
+        switch await ready(within: options.requestTimeout, method: method) {
         case .success(let l): live = l
         case .failure(let error):
             session.reply(JSONRPC.error(id: envelope.idBytes, code: error.code, message: error.description))
             return
         }
         let progress = envelope.param("_meta", "progressToken")
-        let deadline = MonotonicClock.nanoseconds() + UInt64(options.requestTimeout * 1e9)
         let id = mux.withLock {
             $0.register(.init(waiter: .client(session), session: session.id, clientID: Array(envelope.bytes[idRange]),
                               progressToken: progress.map { Array(envelope.bytes[$0.value]) }, deadline: deadline, method: method))
@@ -267,7 +281,9 @@ public final class Backend: Sendable {
         var edits = [ByteSplice.Edit(idRange, idText)]
         if let rename { edits.append(.init(rename.range, JSONString.encode(rename.name))) }
         if let progress { edits.append(.init(progress.value, idText)) }
-        let status = live.link.connection.send(ByteSplice.apply(edits, to: envelope.bytes))
+        // A connection that ended after ready() returned has already failed its table; answer
+        // now instead of letting this request wait for its deadline.
+        let status = live.link.ended.isResolved ? MCPH_E_CLOSED : live.link.connection.send(ByteSplice.apply(edits, to: envelope.bytes))
         if status != MCPH_OK, let entry = mux.withLock({ $0.complete(id) }) {
             let error: BackendError = status == MCPH_E_AGAIN ? .overloaded(backend: name) : .exited(backend: name, detail: "is not connected")
             session.reply(JSONRPC.error(id: entry.clientID, code: error.code, message: error.description))

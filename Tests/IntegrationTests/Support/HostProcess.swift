@@ -60,6 +60,7 @@ final class HostProcess: @unchecked Sendable {
     private let stdoutPipe = Pipe()
     private let stderrPipe = Pipe()
     private let lines = Mutex<[String]>([])
+    private let allLines = Mutex<[String]>([])
     private let stderrText = Mutex<String>("")
     private let newLine = DispatchSemaphore(value: 0)
 
@@ -86,6 +87,7 @@ final class HostProcess: @unchecked Sendable {
                     let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
                     buffer = Data(buffer[(newline + 1)...])
                     lines.withLock { $0.append(line) }
+                    allLines.withLock { $0.append(line) }
                     newLine.signal()
                 }
             }
@@ -119,8 +121,11 @@ final class HostProcess: @unchecked Sendable {
 
     func closeStdin() { try? stdinPipe.fileHandleForWriting.close() }
 
-    /// Every stdout line so far.
+    /// The stdout lines not yet taken by `next`/`response`.
     var output: [String] { lines.withLock { $0 } }
+
+    /// Every stdout line the host wrote.
+    var everyLine: [String] { allLines.withLock { $0 } }
 
     /// Waits for (and removes) the first stdout line whose JSON satisfies `match`.
     func next(timeout: Double = 20, _ what: String = "a message", where match: ([String: Any]) -> Bool) throws -> (line: String, json: [String: Any]) {

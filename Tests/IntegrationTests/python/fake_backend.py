@@ -13,6 +13,9 @@ Tools:
   crash {}               -> exits the process while the call is in flight
   garbage {}             -> writes a non-JSON line instead of an answer
   pid {}                 -> its own process id
+  fail {}                -> a tool error (isError: true)
+
+$FAKE_BACKEND_LIST_DELAY_MS delays the answer to tools/list (a slow backend).
 """
 import json
 import os
@@ -58,7 +61,9 @@ TOOLS = [
     {"name": "crash", "description": "Exits mid-call.", "inputSchema": {"type": "object"}},
     {"name": "garbage", "description": "Writes garbage.", "inputSchema": {"type": "object"}},
     {"name": "pid", "description": "Its process id.", "inputSchema": {"type": "object"}},
+    {"name": "fail", "description": "A tool error.", "inputSchema": {"type": "object"}},
 ]
+LIST_DELAY = int(os.environ.get("FAKE_BACKEND_LIST_DELAY_MS", "0")) / 1000.0
 
 FIDELITY = '{"jsonrpc":"2.0","id":%s,"result":{ "content" : [ {"type":"text","text":"fidelity"} ], "structuredContent":{"n":1.50,"s":"\\u00e9"}, "_meta":{"vendor/x":[1,2,3]}, "x-future-field":{"deep":{"keep":true}}, "isError":false }}'
 
@@ -89,6 +94,8 @@ def call(id_, params):
         send_raw("this is not JSON")
     elif name == "pid":
         result(id_, text(str(os.getpid())))
+    elif name == "fail":
+        result(id_, {"content": [{"type": "text", "text": "it went wrong"}], "isError": True})
     else:
         send({"jsonrpc": "2.0", "id": id_, "error": {"code": -32602, "message": "Unknown tool: %s" % name}})
 
@@ -107,7 +114,10 @@ def main():
                          "capabilities": {"tools": {"listChanged": True}, "prompts": {}, "resources": {}},
                          "serverInfo": {"name": NAME, "version": "1.0"}})
         elif method == "tools/list":
-            result(id_, {"tools": TOOLS})
+            if LIST_DELAY:
+                threading.Timer(LIST_DELAY, result, args=(id_, {"tools": TOOLS})).start()
+            else:
+                result(id_, {"tools": TOOLS})
         elif method == "prompts/list":
             result(id_, {"prompts": [{"name": "hello", "description": "Says hello.", "arguments": [{"name": "who"}]}]})
         elif method == "prompts/get":
