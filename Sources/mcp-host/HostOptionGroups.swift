@@ -74,6 +74,9 @@ struct CoreOptions: ParsableArguments {
             }
         }
         for problem in config.problems { logger.error("configuration: \(problem)") }
+        for server in config.servers where registry.transport(named: server.transport) == nil {
+            logger.error("server '\(server.name)' (\(server.source)) needs transport '\(server.transport)', which no loaded plugin provides; its requests will fail until it is installed")
+        }
 
         var options = HostOptions()
         if let timeout = requestTimeout ?? environment["MCP_HOST_REQUEST_TIMEOUT"].flatMap(Double.init) {
