@@ -4,27 +4,88 @@ import Foundation
 import Host
 
 struct ServeCommand: AsyncParsableCommand {
+    static let defaultHTTPAddress = "127.0.0.1:7332"
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve MCP clients on stdin/stdout (the default command).")
+        abstract: "Serve MCP clients on stdin/stdout (the default), or over HTTP with --http.")
 
     @OptionGroup var options: CoreOptions
+
+    @Option(name: .customLong("http"), help: ArgumentHelp(
+        "Serve Streamable HTTP (/mcp) and HTTP+SSE (/sse) on this address instead of stdio; without a value \(defaultHTTPAddress).",
+        valueName: "host:port"))
+    var http: String?
+
+    @Flag(name: .customLong("insecure"), help: "Allow a non-loopback --http address without bearer tokens.")
+    var insecure = false
+
+    @Option(name: .customLong("auth-token-file"), help: ArgumentHelp(
+        "File with accepted bearer tokens, one per line; also $MCP_HOST_AUTH_TOKEN. With tokens, every HTTP request needs one.", valueName: "file"))
+    var authTokenFile: String?
+
+    @Option(name: .customLong("allow-origin"), help: ArgumentHelp("An Origin allowed besides loopback ones (repeatable), e.g. https://app.example.", valueName: "origin"))
+    var allowedOrigins: [String] = []
+
+    @Option(name: .customLong("max-body-bytes"), help: "Largest accepted HTTP request body (larger: 413).")
+    var maxBodyBytes = 4 << 20
+
+    @Option(name: .customLong("session-timeout"), help: ArgumentHelp("Idle HTTP sessions expire after this many seconds.", valueName: "seconds"))
+    var sessionTimeout: Double = 1800
+
+    @Option(name: .customLong("shutdown-timeout"), help: ArgumentHelp("On SIGTERM, how long in-flight HTTP requests may still take.", valueName: "seconds"))
+    var shutdownTimeout: Double = 10
+
+    @Option(name: .customLong("replica-id"), help: ArgumentHelp("Prefix of issued session ids, for load balancers routing on it.", valueName: "id"))
+    var replicaID: String?
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
         let logger = options.bootstrapLogging(defaultLevel: .info)
+        let httpOptions = try http.map(makeHTTPOptions)
         let core = try options.makeCore(logger: logger)
-        let frontEnd = StdioFrontEnd(core: core, logger: logger)
-        let signals = SignalWatcher(signals: [SIGTERM, SIGINT, SIGHUP]) { signal in
-            frontEnd.stop(reason: "signal \(signal)")
+        if let httpOptions {
+            let frontEnd = HTTPFrontEnd(core: core, options: httpOptions, metrics: HostMetrics.bootstrap(), logger: logger)
+            let signals = SignalWatcher(signals: [SIGTERM, SIGINT, SIGHUP]) { _ in frontEnd.stop() }
+            try await frontEnd.run()
+            signals.cancel()
+        } else {
+            let frontEnd = StdioFrontEnd(core: core, logger: logger)
+            let signals = SignalWatcher(signals: [SIGTERM, SIGINT, SIGHUP]) { signal in
+                frontEnd.stop(reason: "signal \(signal)")
+            }
+            await frontEnd.run() // ends with the core's shutdown
+            signals.cancel()
         }
-        await frontEnd.run() // ends with the core's shutdown
-        signals.cancel()
         logger.info("mcp-host stopped")
+    }
+
+    private func makeHTTPOptions(_ address: String) throws -> HTTPOptions {
+        guard let (host, port) = HTTPOptions.parseAddress(address) else {
+            throw ValidationError("--http: cannot read '\(address)'; expected HOST:PORT, e.g. \(Self.defaultHTTPAddress)")
+        }
+        var http = HTTPOptions()
+        http.host = host
+        http.port = port
+        http.insecure = insecure
+        http.allowedOrigins = Set(allowedOrigins)
+        http.maxBodyBytes = maxBodyBytes
+        http.sessionIdleTimeout = sessionTimeout
+        http.shutdownTimeout = shutdownTimeout
+        http.replicaID = replicaID
+        if let file = authTokenFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ValidationError("--auth-token-file: cannot read \(file)")
+            }
+            http.bearerTokens += text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let token = ProcessInfo.processInfo.environment["MCP_HOST_AUTH_TOKEN"], !token.isEmpty { http.bearerTokens.append(token) }
+        if let refusal = HTTPFrontEnd.bindRefusal(http) { throw ValidationError(refusal) }
+        return http
     }
 }
 
 /// Turns termination signals into a callback (on a Dispatch queue, not in a signal handler).
+///
 /// `@unchecked Sendable`: `sources` is written once in init and only read (cancel) after.
 final class SignalWatcher: @unchecked Sendable {
     private let sources: [any DispatchSourceSignal]

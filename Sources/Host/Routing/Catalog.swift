@@ -71,6 +71,11 @@ public final class Catalog: Sendable {
         _ = state.withLock { $0.stale.insert(Key(kind: kind, backend: backend)) }
     }
 
+    /// How many items of a kind the catalog knows (after name collisions are resolved).
+    public func count(_ kind: ItemKind) -> Int {
+        state.withLock { $0.index[kind]?.count ?? 0 }
+    }
+
     /// The backend and backend-side name behind an exposed name.
     public func lookup(_ kind: ItemKind, exposed: String) -> (backend: String, name: String)? {
         state.withLock { $0.index[kind]?[exposed] }

@@ -1,0 +1,123 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Hummingbird
+import HummingbirdCore
+import Logging
+import Metrics
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// The HTTP front-end: Streamable HTTP on `/mcp`, legacy HTTP+SSE on `/sse` + `/messages`, and
+/// `/health` and `/metrics`. Every session shares the core (one process per backend).
+public final class HTTPFrontEnd: Sendable {
+    public let options: HTTPOptions
+    let core: HostCore
+    let logger: Logger
+    let store: SessionStore
+    let security: HTTPSecurity
+    let metrics: HostMetrics
+    private let shutdown = OneShot<Void>()
+    private let boundPort = OneShot<Int>()
+
+    public init(core: HostCore, options: HTTPOptions, metrics: HostMetrics, logger: Logger) {
+        self.core = core
+        self.options = options
+        self.logger = logger
+        self.metrics = metrics
+        self.store = SessionStore(core: core, options: options, logger: logger)
+        self.security = HTTPSecurity(options: options)
+    }
+
+    /// Why a bind is refused: non-loopback without `--insecure` or bearer tokens.
+    public static func bindRefusal(_ options: HTTPOptions) -> String? {
+        guard !HTTPOptions.isLoopback(options.host), !options.insecure, options.bearerTokens.isEmpty else { return nil }
+        return "refusing to listen on non-loopback address \(options.host): anyone on the network could use your MCP servers; configure bearer tokens (--auth-token-file or MCP_HOST_AUTH_TOKEN) or pass --insecure"
+    }
+
+    /// Asks for a graceful stop (SIGTERM/SIGINT).
+    public func stop() { shutdown.resolve(()) }
+
+    /// Serves until `stop()`, then: stop accepting, close streams, let in-flight requests finish
+    /// within `shutdownTimeout`, shut the core (and every backend) down.
+    public func run() async throws {
+        let app = Application(
+            responder: MCPResponder(frontEnd: self),
+            server: HTTPServerBuilder { responder in
+                KeepAliveHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: .init()))
+            },
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "mcp-host"),
+            onServerRunning: { [boundPort, logger] channel in
+                let port = channel.localAddress?.port ?? 0
+                boundPort.resolve(port)
+                logger.info("serving MCP over HTTP", metadata: ["streamable": "http://\(channel.localAddress?.ipAddress ?? "?"):\(port)/mcp",
+                                                                 "sse": "http://\(channel.localAddress?.ipAddress ?? "?"):\(port)/sse"])
+            },
+            logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        let sweeper = Task { [store] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                store.sweep()
+            }
+        }
+        let stopper = Task { [shutdown, store, core, options, logger] in
+            await shutdown.value()
+            logger.info("shutting down: no new connections; in-flight requests get \(formatSeconds(options.shutdownTimeout)) s")
+            await group.triggerGracefulShutdown()
+            let deadline = MonotonicClock.nanoseconds() + UInt64(options.shutdownTimeout * 1e9)
+            while store.all.contains(where: { $0.client.outstanding > 0 }), MonotonicClock.nanoseconds() < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            await core.shutdown() // what is still in flight gets an error response
+            store.endAll(reason: "mcp-host is shutting down")
+        }
+        do {
+            try await group.run()
+        } catch {
+            stop()
+            _ = await stopper.value
+            sweeper.cancel()
+            throw error
+        }
+        _ = await stopper.value
+        sweeper.cancel()
+    }
+
+    /// The port actually bound (useful with port 0), once the server listens.
+    public func listeningPort() async -> Int { await boundPort.value() }
+}
+
+/// Hummingbird's HTTP/1.1 channel with TCP keepalive on every accepted socket: a client that
+/// crashed without closing its connection is noticed within about a minute (30 s idle, then
+/// probes every 10 s, 3 probes).
+struct KeepAliveHTTP1Channel: ServerChildChannel {
+    typealias Value = HTTP1Channel.Value
+    let base: HTTP1Channel
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let tcp = SocketOptionLevel(IPPROTO_TCP)
+        return channel.setOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
+            .flatMap { channel.setOption(ChannelOptions.Types.SocketOption(level: tcp, name: SocketOptionName(TCP_KEEPIDLE)), value: 30) }
+            .flatMap { channel.setOption(ChannelOptions.Types.SocketOption(level: tcp, name: SocketOptionName(TCP_KEEPINTVL)), value: 10) }
+            .flatMap { channel.setOption(ChannelOptions.Types.SocketOption(level: tcp, name: SocketOptionName(TCP_KEEPCNT)), value: 3) }
+            .flatMap { base.setup(channel: channel, logger: logger) }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await base.handle(value: value, logger: logger)
+    }
+}
+
+/// The request context: Hummingbird's core context plus the connection (to close a wedged stream).
+struct MCPRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+}

@@ -1,0 +1,94 @@
+/// Settings of the HTTP front-end.
+public struct HTTPOptions: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 7332
+    /// Allow a non-loopback bind without bearer tokens (`--insecure`).
+    public var insecure = false
+    /// Accepted bearer tokens; when non-empty every request needs one.
+    public var bearerTokens: [String] = []
+    /// Origins allowed besides the loopback ones (exact `scheme://host[:port]`).
+    public var allowedOrigins: Set<String> = []
+    /// Largest accepted request body; larger ones get 413.
+    public var maxBodyBytes = 4 << 20
+    /// A session with no request and no open stream for this long expires (then 404).
+    public var sessionIdleTimeout: Double = 1800
+    /// Keep-alive comment interval on SSE streams.
+    public var keepAliveInterval: Double = 15
+    /// A session whose stream queue stays over its bound this long is evicted.
+    public var evictAfter: Double = 5
+    /// Messages a session's stream may queue before it counts as wedged.
+    public var sessionQueueLimit = 1024
+    /// On shutdown, how long in-flight requests may take before they are failed.
+    public var shutdownTimeout: Double = 10
+    /// Prefix of issued session ids (`--replica-id`), for load balancers routing on it.
+    public var replicaID: String?
+
+    public init() {}
+
+    /// Parses `HOST:PORT`, `:PORT`, `HOST` or `[IPv6]:PORT`.
+    public static func parseAddress(_ text: String) -> (host: String, port: Int)? {
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            let host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            if rest.isEmpty { return (host, 7332) }
+            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (0...65535).contains(port) else { return nil }
+            return (host, port)
+        }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        switch parts.count {
+        case 1: return text.isEmpty ? nil : (text, 7332)
+        case 2:
+            guard let port = Int(parts[1]), (0...65535).contains(port) else { return nil }
+            return (parts[0].isEmpty ? "127.0.0.1" : String(parts[0]), port)
+        default: return nil
+        }
+    }
+
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
+
+/// Origin and bearer-token checks.
+struct HTTPSecurity: Sendable {
+    let allowedOrigins: Set<String>
+    let tokens: [[UInt8]]
+
+    init(options: HTTPOptions) {
+        allowedOrigins = options.allowedOrigins
+        tokens = options.bearerTokens.map { Array($0.utf8) }
+    }
+
+    /// A browser's `Origin`: loopback origins and configured ones are allowed (DNS-rebinding guard).
+    func allows(origin: String) -> Bool {
+        if allowedOrigins.contains(origin) { return true }
+        guard let schemeEnd = origin.firstRange(of: "://") else { return false }
+        var host = origin[schemeEnd.upperBound...]
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return false }
+            host = host[host.index(after: host.startIndex)..<close]
+        } else if let colon = host.firstIndex(of: ":") {
+            host = host[..<colon]
+        }
+        return HTTPOptions.isLoopback(String(host))
+    }
+
+    /// Whether the `Authorization` header carries an accepted bearer token (constant-time compare).
+    func authorized(_ header: String?) -> Bool {
+        guard !tokens.isEmpty else { return true }
+        guard let header, header.hasPrefix("Bearer ") else { return false }
+        let presented = Array(header.utf8.dropFirst(7))
+        var match = false
+        for token in tokens where Self.constantTimeEqual(token, presented) { match = true }
+        return match
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        for i in 0..<max(a.count, b.count) {
+            difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+        }
+        return difference == 0
+    }
+}

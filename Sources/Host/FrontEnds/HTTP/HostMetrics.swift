@@ -1,0 +1,79 @@
+import Foundation
+import Metrics
+import Prometheus
+
+/// Metrics (swift-metrics, exported by swift-prometheus at `/metrics`) and the `/health` document.
+public final class HostMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+
+    /// Methods that get their own label value; anything else is counted as "other", so a client
+    /// cannot grow the number of series without bound.
+    static let knownMethods: Set<String> = [
+        "initialize", "ping", "tools/list", "tools/call", "prompts/list", "prompts/get", "resources/list",
+        "resources/templates/list", "resources/read", "completion/complete", "logging/setLevel", "server/discover",
+    ]
+
+    init(registry: PrometheusCollectorRegistry) { self.registry = registry }
+
+    /// Installs the Prometheus backend for swift-metrics (once per process) and returns the metrics.
+    public static func bootstrap() -> HostMetrics {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return HostMetrics(registry: registry)
+    }
+
+    /// One answered request: its method, whether the answer was an error, and its latency.
+    func recordRequest(method: String, response: [UInt8]?, started: UInt64) {
+        let label = Self.knownMethods.contains(method) ? method : "other"
+        let outcome: String
+        if let response, let envelope = try? Envelope.parse(response) {
+            outcome = envelope.member("error") == nil ? "ok" : "error"
+        } else {
+            outcome = "none"
+        }
+        Counter(label: "mcp_host_requests_total", dimensions: [("method", label), ("outcome", outcome)]).increment()
+        Metrics.Timer(label: "mcp_host_request_duration_seconds", dimensions: [("method", label)])
+            .recordNanoseconds(Int64(MonotonicClock.nanoseconds() - started))
+    }
+
+    /// The Prometheus text exposition, with point-in-time gauges refreshed first.
+    func render(core: HostCore, sessions: SessionStore) -> [UInt8] {
+        let all = sessions.all
+        for kind in [HTTPSession.Kind.streamable, .legacy] {
+            Gauge(label: "mcp_host_sessions", dimensions: [("kind", kind.rawValue)]).record(all.filter { $0.kind == kind }.count)
+        }
+        for name in core.backendNames {
+            guard let backend = core.backend(named: name) else { continue }
+            let state = backend.stateName
+            for candidate in ["stopped", "starting", "ready", "backing-off"] {
+                Gauge(label: "mcp_host_backend_state", dimensions: [("backend", name), ("state", candidate)]).record(candidate == state ? 1 : 0)
+            }
+            Gauge(label: "mcp_host_backend_in_flight", dimensions: [("backend", name)]).record(backend.inFlight)
+        }
+        return registry.emitToBuffer()
+    }
+
+    /// `/health`: overall status, counts and per-backend state, as JSON.
+    func health(core: HostCore, sessions: Int) -> [UInt8] {
+        var backends: [String: Any] = [:]
+        var connected = 0, inFlight = 0
+        for name in core.backendNames {
+            guard let backend = core.backend(named: name) else { continue }
+            let state = backend.stateName
+            if state == "ready" { connected += 1 }
+            inFlight += backend.inFlight
+            backends[name] = ["state": state, "transport": backend.config.transport, "in_flight": backend.inFlight]
+        }
+        let document: [String: Any] = [
+            "status": "ok",
+            "version": HostVersion.string,
+            "backends_configured": core.backendNames.count,
+            "backends_connected": connected,
+            "active_clients": sessions,
+            "tools": core.catalog.count(.tool),
+            "in_flight": inFlight,
+            "backends": backends,
+        ]
+        return Array((try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data("{}".utf8))
+    }
+}

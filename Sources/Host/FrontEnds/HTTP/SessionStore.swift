@@ -1,0 +1,80 @@
+import Logging
+import Metrics
+import Synchronization
+
+/// The HTTP sessions: creation with secure random ids, lookup, end, idle expiry and eviction of
+/// sessions whose client stopped reading.
+final class SessionStore: Sendable {
+    private let sessions = Mutex<[String: HTTPSession]>([:])
+    private let core: HostCore
+    private let options: HTTPOptions
+    private let logger: Logger
+    private let evictions = Counter(label: "mcp_host_session_evictions_total")
+
+    init(core: HostCore, options: HTTPOptions, logger: Logger) {
+        self.core = core
+        self.options = options
+        self.logger = logger
+    }
+
+    /// A new session id: 128 random bits from the system CSPRNG (getrandom), hex, prefixed with
+    /// the replica id when one is set (so a load balancer can route on it).
+    func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let hex = (0..<2).map { _ in
+            let value = generator.next() as UInt64
+            let text = String(value, radix: 16)
+            return String(repeating: "0", count: 16 - text.count) + text
+        }.joined()
+        return options.replicaID.map { "\($0)-\(hex)" } ?? hex
+    }
+
+    func create(kind: HTTPSession.Kind) -> HTTPSession {
+        let session = HTTPSession(id: newID(), kind: kind, queueLimit: options.sessionQueueLimit)
+        let client = core.openSession(label: "\(kind.rawValue):\(session.id.prefix(8))") { [weak session] message in
+            session?.deliver(message)
+        }
+        session.attach(client: client)
+        sessions.withLock { $0[session.id] = session }
+        logger.debug("HTTP session opened", metadata: ["session": "\(session.id)", "kind": "\(kind.rawValue)"])
+        return session
+    }
+
+    func session(_ id: String) -> HTTPSession? { sessions.withLock { $0[id] } }
+
+    var count: Int { sessions.withLock { $0.count } }
+    var all: [HTTPSession] { sessions.withLock { Array($0.values) } }
+
+    /// Ends a session: what it had in flight is cancelled on the backends, its streams close.
+    func end(_ session: HTTPSession, reason: String) {
+        guard sessions.withLock({ $0.removeValue(forKey: session.id) }) != nil else { return }
+        logger.info("HTTP session ended: \(reason)", metadata: ["session": "\(session.id)", "kind": "\(session.kind.rawValue)"])
+        core.closeSession(session.client)
+        session.close()
+    }
+
+    /// Once a second: keep-alive pings, eviction of wedged sessions, expiry of idle ones.
+    func sweep(now: UInt64 = MonotonicClock.nanoseconds()) {
+        let evictAfter = UInt64(options.evictAfter * 1e9)
+        let idleLimit = UInt64(options.sessionIdleTimeout * 1e9)
+        for session in all {
+            if let over = session.queue.overSince, now - over >= evictAfter {
+                evictions.increment()
+                logger.warning("evicting a session whose client does not read its stream (\(session.queue.count) messages queued for \(formatSeconds(options.evictAfter)) s)",
+                               metadata: ["session": "\(session.id)"])
+                end(session, reason: "evicted: client not reading")
+                continue
+            }
+            // A session with an open stream is alive as long as the stream is; others expire.
+            if !session.hasStream, session.client.outstanding == 0, now - session.idleSince >= idleLimit {
+                end(session, reason: "idle for \(formatSeconds(options.sessionIdleTimeout)) s")
+                continue
+            }
+            session.pingIfDue(now: now, interval: UInt64(options.keepAliveInterval * 1e9))
+        }
+    }
+
+    func endAll(reason: String) {
+        for session in all { end(session, reason: reason) }
+    }
+}
