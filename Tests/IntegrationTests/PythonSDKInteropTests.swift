@@ -26,7 +26,7 @@ struct PythonSDKInteropTests {
             ["example__echo", ["text": "swift sdk"]],
         ]
         let callsJSON = String(decoding: try JSONSerialization.data(withJSONObject: calls), as: UTF8.self)
-        let result = try run(python, [Paths.pythonDir + "/sdk_client.py", Paths.host, Paths.pluginsDir, config, callsJSON])
+        let result = try run(python, [Paths.pythonDir + "/sdk_client.py", "stdio", Paths.host, Paths.pluginsDir, config, callsJSON])
         guard result.status == 0,
               let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else {
             throw TestFailure("sdk_client failed (\(result.status)):\n\(result.stdout)\n\(result.stderr.suffix(3000))")

@@ -223,14 +223,16 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
     return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData.withLock { $0 }, as: UTF8.self))
 }
 
-/// Pids of live processes whose command line contains `marker`.
-func processes(containing marker: String) -> [Int32] {
+/// Pids of live processes whose command line contains `marker` (supervisors excluded on request:
+/// their command line repeats the backend's).
+func processes(containing marker: String, excludingSupervisors: Bool = false) -> [Int32] {
     guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
     return entries.compactMap(Int32.init).filter { pid in
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
         let cmdline = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
         if let stat = FileManager.default.contents(atPath: "/proc/\(pid)/stat"),
            String(decoding: stat, as: UTF8.self).contains(") Z ") { return false } // zombies are gone
+        if excludingSupervisors && cmdline.contains("mcph-supervisor") { return false }
         return cmdline.contains(marker)
     }
 }

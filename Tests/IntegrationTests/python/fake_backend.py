@@ -14,6 +14,7 @@ Tools:
   garbage {}             -> writes a non-JSON line instead of an answer
   pid {}                 -> its own process id
   fail {}                -> a tool error (isError: true)
+  spam {count, size}     -> sends count notifications/message of about size bytes, then answers
 
 $FAKE_BACKEND_LIST_DELAY_MS delays the answer to tools/list (a slow backend).
 """
@@ -94,6 +95,11 @@ def call(id_, params):
         send_raw("this is not JSON")
     elif name == "pid":
         result(id_, text(str(os.getpid())))
+    elif name == "spam":
+        payload = "x" * args.get("size", 1000)
+        for i in range(args.get("count", 100)):
+            send({"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": {"i": i, "pad": payload}}})
+        result(id_, text("spammed"))
     elif name == "fail":
         result(id_, {"content": [{"type": "text", "text": "it went wrong"}], "isError": True})
     else:

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Drives mcp-host with the official MCP Python SDK's high-level Client, in its default mode.
 
-    sdk_client.py HOST_BINARY PLUGINS_DIR CONFIG CALLS_JSON
+    sdk_client.py stdio HOST_BINARY PLUGINS_DIR CONFIG CALLS_JSON   (launches the host)
+    sdk_client.py http URL CALLS_JSON                              (Streamable HTTP, e.g. .../mcp)
+    sdk_client.py sse URL CALLS_JSON                               (legacy HTTP+SSE, e.g. .../sse)
 
 CALLS_JSON is a list of [tool_name, arguments]. Prints one JSON report on stdout:
 {"connect_seconds": ..., "tools": [...], "descriptions": {...}, "calls": [{"text": ..., "isError": ...}],
@@ -13,13 +15,20 @@ import sys
 import time
 
 from mcp import Client, StdioServerParameters
+from mcp.client.sse import sse_client
 
 
 async def main():
-    host, plugins, config, calls = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
-    params = StdioServerParameters(command=host, args=["--plugins", plugins, "--config", config, "--log-level", "warning"])
+    mode, calls = sys.argv[1], json.loads(sys.argv[-1])
+    if mode == "stdio":
+        host, plugins, config = sys.argv[2:5]
+        target = StdioServerParameters(command=host, args=["--plugins", plugins, "--config", config, "--log-level", "warning"])
+    elif mode == "http":
+        target = sys.argv[2]
+    else:
+        target = sse_client(sys.argv[2])
     started = time.monotonic()
-    async with Client(params) as client:
+    async with Client(target) as client:
         connected = time.monotonic() - started
         tools = await client.list_tools()
         report = {

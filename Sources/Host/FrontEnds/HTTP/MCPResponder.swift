@@ -171,7 +171,7 @@ struct MCPResponder: HTTPResponder {
         do {
             let buffer = try await request.collectBody(upTo: options.maxBodyBytes)
             return Array(buffer: buffer)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch is NIOTooManyBytesError {
             return nil
         }
     }
