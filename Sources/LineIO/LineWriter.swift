@@ -7,6 +7,10 @@ import Synchronization
 /// Writes newline-terminated messages to a blocking file descriptor from its own thread, so that
 /// `enqueue` never blocks its caller.
 ///
+/// Framing: a message must be one line, so any CR or LF inside it is written as a space. For JSON
+/// that is lossless: line breaks can only occur as whitespace between tokens (inside strings they
+/// are escaped), e.g. in a pretty-printed message an HTTP client posted.
+///
 /// Bound: at most `messageLimit` messages and `byteLimit` bytes wait; beyond that `enqueue`
 /// answers `.full` and nothing is queued; `onWritable` runs (on the writer thread) once the queue
 /// has been drained after such a refusal. `finish()` flushes what is queued, then closes the fd.
@@ -60,7 +64,7 @@ public final class LineWriter: Sendable {
             }
             var framed = [UInt8]()
             framed.reserveCapacity(message.count + 1)
-            framed.append(contentsOf: message)
+            for byte in message { framed.append(byte == 0x0A || byte == 0x0D ? 0x20 : byte) }
             framed.append(0x0A)
             q.bytes += framed.count
             q.messages.append(framed)

@@ -24,6 +24,9 @@ struct HTTPFrontEndTests {
         let badVersion = try await http.post(#"{"jsonrpc":"2.0","id":4,"method":"ping"}"#, session: session, extra: ["MCP-Protocol-Version": "1999-01-01"])
         #expect(badVersion.status == 400)
         #expect(try await http.post(#"{"jsonrpc":"2.0","id":5,"method":"ping"}"#, session: session, extra: ["MCP-Protocol-Version": "2025-06-18"]).status == 200)
+        // A pretty-printed message (line breaks between tokens) still reaches a line-based backend whole.
+        let pretty = try await http.post("{\n  \"jsonrpc\": \"2.0\",\r\n  \"id\": 10,\n  \"method\": \"tools/call\",\n  \"params\": {\"name\": \"f__echo\", \"arguments\": {\"text\": \"a\\nb\"}}\n}", session: session)
+        #expect(((pretty.json?["result"] as? [String: Any])?["content"] as? [[String: Any]])?.first?["text"] as? String == "a\nb", "\(pretty.body)")
         let malformed = try await http.post("{nope", session: session)
         #expect(malformed.status == 400)
         #expect((malformed.json?["error"] as? [String: Any])?["code"] as? Int == -32700)
@@ -51,7 +54,7 @@ struct HTTPFrontEndTests {
         #expect(document["active_clients"] as? Int == 0)
         #expect(((document["backends"] as? [String: Any])?["f"] as? [String: Any])?["state"] as? String == "ready")
         let metrics = try await http.send("GET", "/metrics")
-        #expect(metrics.body.contains(#"mcp_host_requests_total{method="tools/call",outcome="ok"} 1"#), "\(metrics.body.prefix(2000))")
+        #expect(metrics.body.contains(#"mcp_host_requests_total{method="tools/call",outcome="ok"} 2"#), "\(metrics.body.prefix(2000))")
         #expect(metrics.body.contains("mcp_host_request_duration_seconds_bucket"))
         #expect(metrics.body.contains(#"mcp_host_backend_state{backend="f",state="ready"} 1"#))
         http.host.process.terminate()

@@ -42,6 +42,26 @@ struct ProtocolTests {
         #expect(host.stderr.contains("debug"))
     }
 
+    @Test func backendLogMessagesRespectTheClientsLevel() throws {
+        let dir = try Paths.temporaryDirectory()
+        let host = try HostProcess(config: try writeConfig(["f": fakeServer(name: "f")], in: dir))
+        try host.initialize()
+        let isLog: (String) -> Bool = { $0.contains("notifications/message") }
+        // Default: every level arrives, before the call's response (same order as the backend sent).
+        try host.request(1, "tools/call", ["name": "f__spam", "arguments": ["count": 3, "size": 10]])
+        _ = try host.response(id: 1)
+        #expect(host.everyLine.filter(isLog).count == 3)
+        try host.request(2, "logging/setLevel", ["level": "error"])
+        #expect(try host.response(id: 2)["result"] != nil)
+        try host.request(3, "tools/call", ["name": "f__spam", "arguments": ["count": 3, "size": 10]])
+        _ = try host.response(id: 3)
+        #expect(host.everyLine.filter(isLog).count == 3, "info messages are filtered out at level error")
+        try host.request(4, "logging/setLevel", ["level": "loud"])
+        #expect((try host.response(id: 4)["error"] as? [String: Any])?["code"] as? Int == -32602)
+        host.closeStdin()
+        try host.waitForExit()
+    }
+
     @Test func initializeNegotiatesTheVersionPerClient() throws {
         let host = try HostProcess(config: try writeConfig([:], in: try Paths.temporaryDirectory()))
         try host.request(1, "initialize", ["protocolVersion": "2024-11-05", "capabilities": [:], "clientInfo": ["name": "old", "version": "1"]])

@@ -472,7 +472,9 @@ public final class Backend: Sendable {
             catalog.invalidate(.resourceTemplate, backend: name)
             sessions.broadcast(envelope.bytes)
         case "notifications/message":
-            sessions.broadcast(envelope.bytes)
+            // Backends are shared, so their own level is left alone; each client's is applied here.
+            let severity = envelope.param("level").flatMap { envelope.scanner.string(at: $0.value) }.flatMap(LogSeverity.init(name:))
+            sessions.broadcast(envelope.bytes, severity: severity ?? .info)
         default:
             logger.debug("notification not forwarded", metadata: ["method": "\(envelope.method ?? "")"])
         }

@@ -8,6 +8,8 @@ public final class ClientSession: Sendable {
         public var protocolVersion: String?
         public var clientName: String?
         public var initialized = false
+        /// Lowest `notifications/message` severity this client asked for (`logging/setLevel`).
+        public var logLevel: LogSeverity = .debug
     }
 
     public let id: UInt64
@@ -60,9 +62,24 @@ final class SessionRegistry: Sendable {
 
     var count: Int { sessions.withLock { $0.count } }
 
-    /// Sends `message` to every initialized session.
-    func broadcast(_ message: [UInt8]) {
+    /// Sends `message` to every initialized session (for a log message, to those whose level
+    /// admits its severity).
+    func broadcast(_ message: [UInt8], severity: LogSeverity? = nil) {
         let targets = sessions.withLock { Array($0.values) }
-        for session in targets where session.state.withLock({ $0.initialized }) { session.send(message) }
+        for session in targets where session.state.withLock({ $0.initialized && (severity ?? .emergency) >= $0.logLevel }) {
+            session.send(message)
+        }
     }
+}
+
+/// MCP log levels (RFC 5424 severities), ordered from least to most severe.
+public enum LogSeverity: Int, Sendable, Comparable, CaseIterable {
+    case debug, info, notice, warning, error, critical, alert, emergency
+
+    public init?(name: String) {
+        guard let match = Self.allCases.first(where: { "\($0)" == name }) else { return nil }
+        self = match
+    }
+
+    public static func < (a: LogSeverity, b: LogSeverity) -> Bool { a.rawValue < b.rawValue }
 }

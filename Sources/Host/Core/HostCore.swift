@@ -130,6 +130,13 @@ public final class HostCore: Sendable {
             fail(session, envelope, JSONRPCErrorCode.methodNotFound,
                  "Method not found: server/discover (protocol 2026-07-28) is not supported yet; use initialize")
         case "logging/setLevel":
+            guard let name = envelope.param("level").flatMap({ envelope.scanner.string(at: $0.value) }),
+                  let level = LogSeverity(name: name) else {
+                fail(session, envelope, JSONRPCErrorCode.invalidParams,
+                     "Invalid params: logging/setLevel needs params.level, one of \(LogSeverity.allCases.map { "\($0)" }.joined(separator: ", "))")
+                return
+            }
+            session.state.withLock { $0.logLevel = level }
             reply(session, envelope, result: "{}")
         case "tools/list": Task { await self.list(.tool, envelope, from: session) }
         case "prompts/list": Task { await self.list(.prompt, envelope, from: session) }
@@ -154,7 +161,7 @@ public final class HostCore: Sendable {
         }
         logger.info("client initialized", metadata: ["session": "\(session.label)", "client": "\(client ?? "?")", "protocol": "\(version)"])
         let instructions = "mcp-host aggregates \(order.count) MCP server(s); items are named SERVER__NAME."
-        reply(session, envelope, result: #"{"protocolVersion":"\#(version)","capabilities":{"tools":{"listChanged":true},"prompts":{"listChanged":true},"resources":{"listChanged":true},"completions":{}},"serverInfo":{"name":"mcp-host","version":"\#(HostVersion.string)"},"instructions":"#
+        reply(session, envelope, result: #"{"protocolVersion":"\#(version)","capabilities":{"tools":{"listChanged":true},"prompts":{"listChanged":true},"resources":{"listChanged":true},"completions":{},"logging":{}},"serverInfo":{"name":"mcp-host","version":"\#(HostVersion.string)"},"instructions":"#
             + String(decoding: JSONString.encode(instructions), as: UTF8.self) + "}")
     }
 
