@@ -105,6 +105,22 @@ struct ProtocolTests {
         try host.waitForExit()
     }
 
+    @Test func aPaginatedBackendListIsFollowedToTheEnd() throws {
+        let dir = try Paths.temporaryDirectory()
+        var paged = fakeServer(name: "p")
+        paged["env"] = ["FAKE_BACKEND_NAME": "p", "FAKE_BACKEND_PAGE_SIZE": "3"]
+        let host = try HostProcess(config: try writeConfig(["p": paged, "q": fakeServer(name: "q")], in: dir))
+        try host.initialize()
+        try host.request(1, "tools/list")
+        let result = try #require(try host.response(id: 1)["result"] as? [String: Any])
+        let names = (result["tools"] as? [[String: Any]])?.compactMap { $0["name"] as? String } ?? []
+        #expect(names.filter { $0.hasPrefix("p__") }.count == names.filter { $0.hasPrefix("q__") }.count, "\(names)")
+        #expect(names.filter { $0.hasPrefix("p__") }.count >= 7)
+        #expect(result["nextCursor"] == nil, "the host returns the whole list")
+        host.closeStdin()
+        try host.waitForExit()
+    }
+
     @Test func concurrentFirstRequestsStartABackendOnce() throws {
         let dir = try Paths.temporaryDirectory()
         let log = dir + "/f.log"

@@ -31,7 +31,6 @@ public final class Backend: Sendable {
 
     /// One transport connection and its life signals.
     final class Link: Sendable {
-        let generation: Int
         let connection: BackendConnection
         let opened = OneShot<Result<Void, BackendError>>()
         let ended = OneShot<String>()
@@ -39,8 +38,7 @@ public final class Backend: Sendable {
         /// Set once the initialize handshake is done; before it, stray output is tolerated.
         let handshakeDone = Atomic<Bool>(false)
 
-        init(generation: Int, connection: BackendConnection) {
-            self.generation = generation
+        init(connection: BackendConnection) {
             self.connection = connection
         }
     }
@@ -69,7 +67,6 @@ public final class Backend: Sendable {
     private struct Control {
         var state: State = .stopped
         var link: Link?
-        var generation = 0
         var failures = 0
         var shuttingDown = false
         var listTasks: [ItemKind: Task<Result<Catalog.Items, BackendError>, Never>] = [:]
@@ -174,7 +171,6 @@ public final class Backend: Sendable {
         guard let transport = registry.transport(named: config.transport) else {
             return .failure(.noTransport(backend: name, transport: config.transport, available: Array(registry.transports.keys)))
         }
-        let generation = control.withLock { control -> Int in control.generation += 1; return control.generation }
         let box = LinkBox()
         let connection = BackendConnection(
             transport: transport, logger: logger,
@@ -186,7 +182,7 @@ public final class Backend: Sendable {
                 guard let self, let link = box.link else { return }
                 self.handle(event, on: link)
             })
-        let link = Link(generation: generation, connection: connection)
+        let link = Link(connection: connection)
         box.link = link
         control.withLock { $0.link = link }
         do {

@@ -16,7 +16,8 @@ Tools:
   fail {}                -> a tool error (isError: true)
   spam {count, size}     -> sends count notifications/message of about size bytes, then answers
 
-$FAKE_BACKEND_LIST_DELAY_MS delays the answer to tools/list (a slow backend).
+$FAKE_BACKEND_LIST_DELAY_MS delays the answer to tools/list (a slow backend);
+$FAKE_BACKEND_PAGE_SIZE makes tools/list paginate (nextCursor) with that many tools a page.
 """
 import json
 import os
@@ -65,6 +66,17 @@ TOOLS = [
     {"name": "fail", "description": "A tool error.", "inputSchema": {"type": "object"}},
 ]
 LIST_DELAY = int(os.environ.get("FAKE_BACKEND_LIST_DELAY_MS", "0")) / 1000.0
+PAGE_SIZE = int(os.environ.get("FAKE_BACKEND_PAGE_SIZE", "0"))
+
+
+def tools_page(params):
+    if not PAGE_SIZE:
+        return {"tools": TOOLS}
+    start = int((params or {}).get("cursor") or 0)
+    page = {"tools": TOOLS[start:start + PAGE_SIZE]}
+    if start + PAGE_SIZE < len(TOOLS):
+        page["nextCursor"] = str(start + PAGE_SIZE)
+    return page
 
 FIDELITY = '{"jsonrpc":"2.0","id":%s,"result":{ "content" : [ {"type":"text","text":"fidelity"} ], "structuredContent":{"n":1.50,"s":"\\u00e9"}, "_meta":{"vendor/x":[1,2,3]}, "x-future-field":{"deep":{"keep":true}}, "isError":false }}'
 
@@ -121,9 +133,9 @@ def main():
                          "serverInfo": {"name": NAME, "version": "1.0"}})
         elif method == "tools/list":
             if LIST_DELAY:
-                threading.Timer(LIST_DELAY, result, args=(id_, {"tools": TOOLS})).start()
+                threading.Timer(LIST_DELAY, result, args=(id_, tools_page(message.get("params")))).start()
             else:
-                result(id_, {"tools": TOOLS})
+                result(id_, tools_page(message.get("params")))
         elif method == "prompts/list":
             result(id_, {"prompts": [{"name": "hello", "description": "Says hello.", "arguments": [{"name": "who"}]}]})
         elif method == "prompts/get":
