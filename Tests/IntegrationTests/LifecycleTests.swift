@@ -13,6 +13,11 @@ struct LifecycleTests {
         return server
     }
 
+    /// Waits until the backend logging to `log` has received a tools/call.
+    private func awaitCall(in log: String) throws {
+        _ = try waitFor("the call to reach the backend") { try loggedMessages(log).first { $0["method"] as? String == "tools/call" } }
+    }
+
     private func uniqueMarker() -> String { "4\(Int.random(in: 100_000...999_999)).\(Int.random(in: 100...999))" }
 
     /// Starts a host whose backend forks, and returns it with the backend's pid once it runs.
@@ -62,10 +67,12 @@ struct LifecycleTests {
 
     @Test func backendCrashFailsOnlyItsRequestsAndRestarts() throws {
         let dir = try Paths.temporaryDirectory()
-        let config = try writeConfig(["f": fakeServer(name: "f"), "ok": fakeServer(name: "ok")], in: dir)
+        let log = dir + "/f.log"
+        let config = try writeConfig(["f": fakeServer(name: "f", log: log), "ok": fakeServer(name: "ok")], in: dir)
         let host = try HostProcess(config: config)
         try host.initialize()
         try host.request(1, "tools/call", ["name": "f__slow", "arguments": ["ms": 3000]])
+        try awaitCall(in: log)
         try host.request(2, "tools/call", ["name": "f__crash", "arguments": [:]])
         for id in [1, 2] {
             let error = try #require(try host.response(id: id)["error"] as? [String: Any])
@@ -83,10 +90,12 @@ struct LifecycleTests {
 
     @Test func backendGarbageFailsItsInFlightRequests() throws {
         let dir = try Paths.temporaryDirectory()
-        let config = try writeConfig(["f": fakeServer(name: "f")], in: dir)
+        let log = dir + "/f.log"
+        let config = try writeConfig(["f": fakeServer(name: "f", log: log)], in: dir)
         let host = try HostProcess(config: config)
         try host.initialize()
         try host.request(1, "tools/call", ["name": "f__slow", "arguments": ["ms": 3000]])
+        try awaitCall(in: log)
         try host.request(2, "tools/call", ["name": "f__garbage", "arguments": [:]])
         for id in [1, 2] {
             let error = try #require(try host.response(id: id, timeout: 5)["error"] as? [String: Any])

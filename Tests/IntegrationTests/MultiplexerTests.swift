@@ -109,9 +109,12 @@ struct MultiplexerTests {
         let dir = try Paths.temporaryDirectory()
         let log = dir + "/backend.log"
         let config = try writeConfig(["f": fakeServer(name: "f", log: log)], in: dir)
-        let host = try HostProcess(config: config, extra: ["--request-timeout", "1"])
+        let host = try HostProcess(config: config, extra: ["--request-timeout", "2"])
         try host.initialize()
-        try host.request(1, "tools/call", ["name": "f__slow", "arguments": ["ms": 5000]])
+        // Start the backend first, so the deadline is spent on the call itself.
+        try host.request(0, "tools/call", ["name": "f__echo", "arguments": ["text": "warm"]])
+        _ = try host.response(id: 0)
+        try host.request(1, "tools/call", ["name": "f__slow", "arguments": ["ms": 8000]])
         let response = try host.response(id: 1, timeout: 10)
         let error = response["error"] as? [String: Any]
         #expect(error?["code"] as? Int == -32001)

@@ -136,12 +136,12 @@ struct ProtocolTests {
     @Test func aSlowBackendDoesNotStallTheListAndArrivesLater() throws {
         let dir = try Paths.temporaryDirectory()
         var slow = fakeServer(name: "slow")
-        slow["env"] = ["FAKE_BACKEND_NAME": "slow", "FAKE_BACKEND_LIST_DELAY_MS": "3000"]
+        slow["env"] = ["FAKE_BACKEND_NAME": "slow", "FAKE_BACKEND_LIST_DELAY_MS": "4000"]
         let host = try HostProcess(config: try writeConfig(["fast": fakeServer(name: "fast"), "slow": slow], in: dir),
                                    extra: ["--list-timeout", "1"])
         try host.initialize()
         try host.request(1, "tools/list")
-        let first = ((try host.response(id: 1, timeout: 2.5)["result"] as? [String: Any])?["tools"] as? [[String: Any]]) ?? []
+        let first = ((try host.response(id: 1, timeout: 3.5)["result"] as? [String: Any])?["tools"] as? [[String: Any]]) ?? []
         let names = first.compactMap { $0["name"] as? String }
         #expect(names.contains("fast__echo"))
         #expect(!names.contains("slow__echo"))
