@@ -109,6 +109,21 @@ struct HTTPFrontEndTests {
         #expect(waitForNoProcesses(containing: marker).isEmpty)
     }
 
+    @Test func aBackendRequestIsNotSentToAGuessedClient() async throws {
+        let dir = try Paths.temporaryDirectory()
+        let http = try HTTPHost(config: try writeConfig(["f": fakeServer(name: "f")], in: dir))
+        let first = try await http.initialize(), second = try await http.initialize()
+        // Both sessions have a call in flight on the same backend when it asks for sampling.
+        let slow = Task { try await http.post(#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"f__slow","arguments":{"ms":1500}}}"#, session: second) }
+        try await Task.sleep(for: .milliseconds(300))
+        let reply = try await http.post(#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"f__sample","arguments":{"prompt":"secret"}}}"#, session: first)
+        let text = ((reply.json?["result"] as? [String: Any])?["content"] as? [[String: Any]])?.first?["text"] as? String ?? ""
+        #expect(text.contains("2 clients have requests in flight on this backend"), "\(reply.body)")
+        _ = try await slow.value
+        http.host.process.terminate()
+        try http.host.waitForExit()
+    }
+
     @Test func deleteCancelsTheSessionsInFlightRequest() async throws {
         let dir = try Paths.temporaryDirectory()
         let log = dir + "/f.log"
@@ -182,7 +197,8 @@ struct HTTPFrontEndTests {
         }
         let dir = try Paths.temporaryDirectory()
         let http = try HTTPHost(config: try writeConfig(["example": ["command": Paths.exampleServer], "fake": fakeServer(name: "fake")], in: dir))
-        let calls: [[Any]] = [["example__add", ["a": 20, "b": 22]], ["fake__echo", ["text": "over \(mode)"]], ["fake__progress", ["steps": 2, "ms": 10]]]
+        let calls: [[Any]] = [["example__add", ["a": 20, "b": 22]], ["fake__echo", ["text": "over \(mode)"]], ["fake__progress", ["steps": 2, "ms": 10]],
+                              ["fake__sample", ["prompt": mode]]]
         let callsJSON = String(decoding: try JSONSerialization.data(withJSONObject: calls), as: UTF8.self)
         let url = http.base + (mode == "http" ? "/mcp" : "/sse")
         let result = try run(python, [Paths.pythonDir + "/sdk_client.py", mode, url, callsJSON])
@@ -192,7 +208,7 @@ struct HTTPFrontEndTests {
         let tools = report["tools"] as? [String] ?? []
         #expect(tools.contains("example__add") && tools.contains("fake__echo"), "\(tools)")
         let results = report["calls"] as? [[String: Any]] ?? []
-        #expect(results.map { $0["text"] as? String } == ["42", "over \(mode)", "progress "])
+        #expect(results.map { $0["text"] as? String } == ["42", "over \(mode)", "progress ", "sampled: echo of \(mode)"])
         http.host.process.terminate()
         #expect(try http.host.waitForExit() == 0)
     }

@@ -62,6 +62,39 @@ struct ProtocolTests {
         try host.waitForExit()
     }
 
+    @Test func backendRequestsGoToTheClientThatDeclaredTheCapability() throws {
+        let dir = try Paths.temporaryDirectory()
+        let log = dir + "/f.log"
+        let config = try writeConfig(["f": fakeServer(name: "f", log: log)], in: dir)
+
+        // A client without the sampling capability: the backend is refused, the call reports it.
+        let plain = try HostProcess(config: config)
+        try plain.initialize()
+        try plain.request(1, "tools/call", ["name": "f__sample", "arguments": ["prompt": "x"]])
+        let refused = try plain.response(id: 1)
+        #expect(firstText(refused)?.contains("did not declare the sampling capability") == true, "\(refused)")
+        plain.closeStdin()
+        try plain.waitForExit()
+
+        // A client with it gets the request under a host id, and its answer reaches the backend.
+        let capable = try HostProcess(config: config)
+        try capable.request("init", "initialize", ["protocolVersion": "2025-06-18", "capabilities": ["sampling": [:]], "clientInfo": ["name": "c", "version": "1"]])
+        _ = try capable.response(id: "init")
+        try capable.send(["jsonrpc": "2.0", "method": "notifications/initialized"])
+        try capable.request(2, "tools/call", ["name": "f__sample", "arguments": ["prompt": "hello"]])
+        let asked = try capable.next(where: { $0["method"] as? String == "sampling/createMessage" }).json
+        let hostID = try #require(asked["id"] as? String)
+        #expect(hostID.hasPrefix("mcph-"), "the client sees a host-issued id, not the backend's")
+        // A response with an id nobody asked for is ignored; the right one is mapped back.
+        try capable.send(["jsonrpc": "2.0", "id": "mcph-999999", "result": ["role": "assistant", "model": "m", "content": ["type": "text", "text": "stray"]]])
+        try capable.send(["jsonrpc": "2.0", "id": hostID, "result": ["role": "assistant", "model": "m", "content": ["type": "text", "text": "hi there"]]])
+        #expect(firstText(try capable.response(id: 2)) == "sampled: hi there")
+        let backendSaw = try loggedMessages(log).filter { $0["method"] == nil && ($0["id"] as? String)?.hasPrefix("s-") == true }
+        #expect(backendSaw.count == 2, "one refusal for the first client, one answer for the second: \(backendSaw)")
+        capable.closeStdin()
+        try capable.waitForExit()
+    }
+
     @Test func initializeNegotiatesTheVersionPerClient() throws {
         let host = try HostProcess(config: try writeConfig([:], in: try Paths.temporaryDirectory()))
         try host.request(1, "initialize", ["protocolVersion": "2024-11-05", "capabilities": [:], "clientInfo": ["name": "old", "version": "1"]])

@@ -24,6 +24,7 @@ struct PythonSDKInteropTests {
             ["time__get_current_time", ["timezone": "UTC"]],
             ["fake__fidelity", [:]],
             ["example__echo", ["text": "swift sdk"]],
+            ["fake__sample", ["prompt": "hello"]],
         ]
         let callsJSON = String(decoding: try JSONSerialization.data(withJSONObject: calls), as: UTF8.self)
         let result = try run(python, [Paths.pythonDir + "/sdk_client.py", "stdio", Paths.host, Paths.pluginsDir, config, callsJSON])
@@ -45,6 +46,8 @@ struct PythonSDKInteropTests {
         #expect(results.dropFirst(2).first?["isError"] as? Bool == false)
         #expect(results.dropFirst(3).first?["structured"] as? [String: Any] != nil, "structuredContent reached the SDK")
         #expect(results.dropFirst(4).first?["text"] as? String == "swift sdk")
+        #expect(results.dropFirst(5).first?["text"] as? String == "sampled: echo of hello",
+                "the backend's sampling request reached this client's callback and its answer came back")
         #expect((report["prompts"] as? [String])?.contains("fake__hello") == true)
         #expect((report["prompts"] as? [String])?.contains("example__greeting") == true)
         #expect((report["resources"] as? [String])?.contains("fake://fake/readme") == true)

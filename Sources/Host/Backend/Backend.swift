@@ -79,11 +79,12 @@ public final class Backend: Sendable {
     let logger: Logger
     let sessions: SessionRegistry
     let catalog: Catalog
+    let serverRequests: ServerRequests
     private let control = Mutex(Control())
     let mux = Mutex(PendingTable<Waiter>())
 
     init(config: ServerConfig, registry: PluginRegistry, options: HostOptions, logger: Logger,
-         sessions: SessionRegistry, catalog: Catalog) {
+         sessions: SessionRegistry, catalog: Catalog, serverRequests: ServerRequests) {
         self.config = config
         self.registry = registry
         self.options = options
@@ -92,6 +93,7 @@ public final class Backend: Sendable {
         self.logger = logger
         self.sessions = sessions
         self.catalog = catalog
+        self.serverRequests = serverRequests
     }
 
     /// A short state name for status output.
@@ -196,7 +198,10 @@ public final class Backend: Sendable {
             link.connection.close(graceMs: 0)
             return .failure(error)
         }
-        let params = #"{"protocolVersion":"\#(ProtocolVersions.latest)","capabilities":{},"clientInfo":{"name":"mcp-host","version":"\#(HostVersion.string)"}}"#
+        // Sampling and elicitation are declared so a backend may ask; each such request is routed to
+        // the one client it belongs to, or refused (see answerServerRequest). Roots are not declared:
+        // a backend asks for them outside any client's request, where no client can be chosen.
+        let params = #"{"protocolVersion":"\#(ProtocolVersions.latest)","capabilities":{"sampling":{},"elicitation":{}},"clientInfo":{"name":"mcp-host","version":"\#(HostVersion.string)"}}"#
         let response: Envelope
         switch await request(on: link, method: "initialize", params: Array(params.utf8)) {
         case .success(let envelope): response = envelope
@@ -332,6 +337,13 @@ public final class Backend: Sendable {
     }
 
     /// Best-effort send on the current connection (cancels, answers to the backend's requests).
+    func sendRaw(_ message: [UInt8]) { send(message) }
+
+    /// A request this backend sent to a client will get no answer from it: answer it here.
+    func clientRequestFailed(_ route: ServerRequests.Route, code: Int, message: String) {
+        send(JSONRPC.error(id: route.backendID, code: code, message: "mcp-host: \(message)"))
+    }
+
     private func send(_ message: [UInt8]) {
         guard let link = control.withLock({ $0.link }) else { return }
         _ = link.connection.send(message)
@@ -467,6 +479,11 @@ public final class Backend: Sendable {
             catalog.invalidate(.resource, backend: name)
             catalog.invalidate(.resourceTemplate, backend: name)
             sessions.broadcast(envelope.bytes)
+        case "notifications/cancelled":
+            // The backend withdrew a request it had sent to a client: tell that client, under its id.
+            guard let requestID = envelope.param("requestId"),
+                  let (id, route) = serverRequests.take(backend: name, backendID: Array(envelope.bytes[requestID.value])) else { return }
+            sessions.session(route.session)?.send(ByteSplice.apply([.init(requestID.value, JSONString.encode(id))], to: envelope.bytes))
         case "notifications/message":
             // Backends are shared, so their own level is left alone; each client's is applied here.
             let severity = envelope.param("level").flatMap { envelope.scanner.string(at: $0.value) }.flatMap(LogSeverity.init(name:))
@@ -476,16 +493,44 @@ public final class Backend: Sendable {
         }
     }
 
-    /// Requests from the backend. `ping` is answered here; the host declares no client
-    /// capabilities toward backends yet, so sampling, elicitation and roots are refused.
+    /// The client capability a backend request needs.
+    static let requestCapabilities = ["sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots"]
+
+    /// Requests from the backend. `ping` is answered here. Sampling, elicitation and roots go to the
+    /// client whose request caused them: the only session with requests in flight on this backend,
+    /// if it declared the capability and can receive requests now. When that is not clear (no such
+    /// session, or several), the backend gets an error: showing one client's prompt to another
+    /// would leak its data, so mcp-host never guesses.
     private func answerServerRequest(_ envelope: Envelope, on link: Link) {
-        let id = envelope.idBytes
-        if envelope.method == "ping" {
-            _ = link.connection.send(JSONRPC.result(id: id ?? JSONRPC.null, result: Array("{}".utf8)))
+        let method = envelope.method ?? ""
+        guard let idRange = envelope.id else { return }
+        let id = Array(envelope.bytes[idRange])
+        func refuse(_ code: Int, _ message: String) {
+            logger.warning("refused \(method) from the backend: \(message)")
+            _ = link.connection.send(JSONRPC.error(id: id, code: code, message: "mcp-host: \(message)"))
+        }
+        if method == "ping" {
+            _ = link.connection.send(JSONRPC.result(id: id, result: Array("{}".utf8)))
             return
         }
-        _ = link.connection.send(JSONRPC.error(id: id, code: JSONRPCErrorCode.methodNotFound,
-                                               message: "mcp-host does not route '\(envelope.method ?? "")' to clients"))
+        guard let capability = Self.requestCapabilities[method] else {
+            return refuse(JSONRPCErrorCode.methodNotFound, "'\(method)' is not routed to clients")
+        }
+        let candidates = mux.withLock { $0.sessions() }
+        guard candidates.count == 1, let session = candidates.first.flatMap(sessions.session) else {
+            return refuse(JSONRPCErrorCode.backendUnavailable, candidates.isEmpty
+                ? "no client has a request in flight on this backend, so none can answer \(method)"
+                : "\(candidates.count) clients have requests in flight on this backend; \(method) is not sent to a guessed one")
+        }
+        guard session.state.withLock({ $0.capabilities.contains(capability) }) else {
+            return refuse(JSONRPCErrorCode.methodNotFound, "the client did not declare the \(capability) capability")
+        }
+        guard session.canReceiveRequests() else {
+            return refuse(JSONRPCErrorCode.backendUnavailable, "the client has no open stream to receive \(method)")
+        }
+        let deadline = MonotonicClock.nanoseconds() + UInt64(options.requestTimeout * 1e9)
+        let hostID = serverRequests.add(.init(backend: self, backendID: id, session: session.id, deadline: deadline, method: method))
+        session.send(ByteSplice.apply([.init(idRange, JSONString.encode(hostID))], to: envelope.bytes))
     }
 
     // MARK: - Connection events

@@ -10,19 +10,24 @@ public final class ClientSession: Sendable {
         public var initialized = false
         /// Lowest `notifications/message` severity this client asked for (`logging/setLevel`).
         public var logLevel: LogSeverity = .debug
+        /// Capability names the client declared in `initialize` (`sampling`, `elicitation`, `roots`).
+        public var capabilities: Set<String> = []
     }
 
     public let id: UInt64
     public let label: String
     private let sink: @Sendable ([UInt8]) -> Void
+    /// Whether a request sent now would reach the client (an HTTP client needs an open stream).
+    let canReceiveRequests: @Sendable () -> Bool
     public let state = Mutex(State())
     /// Requests accepted from this client and not answered yet.
     private let outstandingCount = Atomic<Int>(0)
 
-    init(id: UInt64, label: String, sink: @escaping @Sendable ([UInt8]) -> Void) {
+    init(id: UInt64, label: String, sink: @escaping @Sendable ([UInt8]) -> Void, canReceiveRequests: @escaping @Sendable () -> Bool) {
         self.id = id
         self.label = label
         self.sink = sink
+        self.canReceiveRequests = canReceiveRequests
     }
 
     /// Delivers one complete JSON-RPC message (a notification) to the client. Never blocks.
@@ -49,9 +54,10 @@ final class SessionRegistry: Sendable {
     private let sessions = Mutex<[UInt64: ClientSession]>([:])
     private let nextID = Atomic<UInt64>(1)
 
-    func open(label: String, sink: @escaping @Sendable ([UInt8]) -> Void) -> ClientSession {
+    func open(label: String, sink: @escaping @Sendable ([UInt8]) -> Void,
+              canReceiveRequests: @escaping @Sendable () -> Bool) -> ClientSession {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
-        let session = ClientSession(id: id, label: label, sink: sink)
+        let session = ClientSession(id: id, label: label, sink: sink, canReceiveRequests: canReceiveRequests)
         sessions.withLock { $0[id] = session }
         return session
     }
@@ -61,6 +67,8 @@ final class SessionRegistry: Sendable {
     }
 
     var count: Int { sessions.withLock { $0.count } }
+
+    func session(_ id: UInt64) -> ClientSession? { sessions.withLock { $0[id] } }
 
     /// Sends `message` to every initialized session (for a log message, to those whose level
     /// admits its severity).

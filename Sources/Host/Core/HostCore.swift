@@ -21,6 +21,7 @@ public final class HostCore: Sendable {
     let order: [String]
     let catalog = Catalog()
     let sessions = SessionRegistry()
+    let serverRequests = ServerRequests()
     private let sweeper = Mutex<Task<Void, Never>?>(nil)
     /// Kinds whose list went out without a slow backend; that backend's arrival triggers list_changed.
     private let owedListChanged = Mutex<Set<String>>([])
@@ -33,7 +34,7 @@ public final class HostCore: Sendable {
         var backends: [String: Backend] = [:]
         for server in config.servers {
             backends[server.name] = Backend(config: server, registry: registry, options: options, logger: logger,
-                                            sessions: sessions, catalog: catalog)
+                                            sessions: sessions, catalog: catalog, serverRequests: serverRequests)
         }
         self.backends = backends
         self.order = backends.keys.sorted()
@@ -47,6 +48,13 @@ public final class HostCore: Sendable {
                 guard let self else { return }
                 let now = MonotonicClock.nanoseconds()
                 for backend in self.backends.values { backend.expire(now: now) }
+                for (id, route) in self.serverRequests.expire(now: now) {
+                    route.backend.clientRequestFailed(route, code: JSONRPCErrorCode.requestTimeout,
+                                                      message: "the client did not answer \(route.method) within \(formatSeconds(self.options.requestTimeout)) s")
+                    self.sessions.session(route.session)?.send(JSONRPC.notification(
+                        method: "notifications/cancelled",
+                        params: Array(#"{"requestId":"#.utf8) + JSONString.encode(id) + Array(#","reason":"timed out in mcp-host"}"#.utf8)))
+                }
             }
         }
         sweeper.withLock { $0 = task }
@@ -65,15 +73,21 @@ public final class HostCore: Sendable {
 
     // MARK: - Sessions
 
-    /// Opens a client session; `sink` must enqueue without blocking.
-    public func openSession(label: String, sink: @escaping @Sendable ([UInt8]) -> Void) -> ClientSession {
-        sessions.open(label: label, sink: sink)
+    /// Opens a client session; `sink` must enqueue without blocking. `canReceiveRequests` tells
+    /// whether a request from a backend (sampling, elicitation) could reach the client right now.
+    public func openSession(label: String, sink: @escaping @Sendable ([UInt8]) -> Void,
+                            canReceiveRequests: @escaping @Sendable () -> Bool = { true }) -> ClientSession {
+        sessions.open(label: label, sink: sink, canReceiveRequests: canReceiveRequests)
     }
 
-    /// Ends a session: everything it had in flight is cancelled on the backends.
+    /// Ends a session: everything it had in flight is cancelled on the backends, and what backends
+    /// had asked it is answered with an error.
     public func closeSession(_ session: ClientSession) {
         sessions.close(session)
         for backend in backends.values { backend.sessionEnded(session) }
+        for (_, route) in serverRequests.removeSession(session.id) {
+            route.backend.clientRequestFailed(route, code: JSONRPCErrorCode.requestCancelled, message: "the client session ended")
+        }
     }
 
     // MARK: - Messages from clients
@@ -91,7 +105,13 @@ public final class HostCore: Sendable {
         case .request: handleRequest(envelope, from: session)
         case .notification: handleNotification(envelope, from: session)
         case .response:
-            logger.debug("response from a client dropped: the host sent it no request", metadata: ["session": "\(session.label)"])
+            // The answer to a backend's request (sampling, elicitation, roots) that went to this client.
+            guard let idRange = envelope.id, let id = envelope.scanner.string(at: idRange),
+                  let route = serverRequests.take(id, session: session.id) else {
+                logger.debug("response from a client dropped: it answers no request of this session", metadata: ["session": "\(session.label)"])
+                return
+            }
+            route.backend.sendRaw(ByteSplice.apply([.init(idRange, route.backendID)], to: envelope.bytes))
         }
     }
 
@@ -155,9 +175,13 @@ public final class HostCore: Sendable {
         let requested = envelope.param("protocolVersion").flatMap { envelope.scanner.string(at: $0.value) }
         let version = ProtocolVersions.negotiate(requested)
         let client = envelope.param("clientInfo", "name").flatMap { envelope.scanner.string(at: $0.value) }
+        let scanner = envelope.scanner
+        let capabilities = envelope.param("capabilities").flatMap { try? scanner.members(ofObject: $0.value) }?
+            .map { String(decoding: scanner.slice($0.key), as: UTF8.self) } ?? []
         session.state.withLock {
             $0.protocolVersion = version
             $0.clientName = client
+            $0.capabilities = Set(capabilities)
         }
         logger.info("client initialized", metadata: ["session": "\(session.label)", "client": "\(client ?? "?")", "protocol": "\(version)"])
         let instructions = "mcp-host aggregates \(order.count) MCP server(s); items are named SERVER__NAME."

@@ -84,6 +84,11 @@ public struct PendingTable<Waiter> {
         return mine.sorted { $0.id < $1.id }
     }
 
+    /// The client sessions with requests in flight here.
+    public func sessions() -> Set<UInt64> {
+        Set(entries.values.lazy.map(\.session).filter { $0 != 0 })
+    }
+
     /// Removes and returns everything (the backend went away).
     public mutating func removeAll() -> [(id: Int64, entry: Entry)] {
         let all = entries.map { (id: $0.key, entry: $0.value) }.sorted { $0.id < $1.id }

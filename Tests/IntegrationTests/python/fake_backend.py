@@ -15,6 +15,8 @@ Tools:
   pid {}                 -> its own process id
   fail {}                -> a tool error (isError: true)
   spam {count, size}     -> sends count notifications/message of about size bytes, then answers
+  sample {prompt}        -> asks the client (sampling/createMessage, through the host) and answers
+                            with the client's text, or with the error it got
 
 $FAKE_BACKEND_LIST_DELAY_MS delays the answer to tools/list (a slow backend);
 $FAKE_BACKEND_PAGE_SIZE makes tools/list paginate (nextCursor) with that many tools a page.
@@ -28,6 +30,9 @@ import time
 LOG = os.environ.get("FAKE_BACKEND_LOG")
 NAME = os.environ.get("FAKE_BACKEND_NAME", "fake")
 out_lock = threading.Lock()
+answers = {}          # id of a request we sent -> [event, response]
+answers_lock = threading.Lock()
+next_request = [0]
 
 
 def log(message):
@@ -64,6 +69,7 @@ TOOLS = [
     {"name": "garbage", "description": "Writes garbage.", "inputSchema": {"type": "object"}},
     {"name": "pid", "description": "Its process id.", "inputSchema": {"type": "object"}},
     {"name": "fail", "description": "A tool error.", "inputSchema": {"type": "object"}},
+    {"name": "sample", "description": "Asks the client to sample.", "inputSchema": {"type": "object"}},
 ]
 LIST_DELAY = int(os.environ.get("FAKE_BACKEND_LIST_DELAY_MS", "0")) / 1000.0
 PAGE_SIZE = int(os.environ.get("FAKE_BACKEND_PAGE_SIZE", "0"))
@@ -112,6 +118,21 @@ def call(id_, params):
         for i in range(args.get("count", 100)):
             send({"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": {"i": i, "pad": payload}}})
         result(id_, text("spammed"))
+    elif name == "sample":
+        with answers_lock:
+            next_request[0] += 1
+            rid = "s-%d" % next_request[0]
+            waiter = answers[rid] = [threading.Event(), None]
+        send({"jsonrpc": "2.0", "id": rid, "method": "sampling/createMessage",
+              "params": {"messages": [{"role": "user", "content": {"type": "text", "text": args.get("prompt", "hi")}}], "maxTokens": 50}})
+        if not waiter[0].wait(20):
+            result(id_, text("no answer"))
+            return
+        response = waiter[1]
+        if "error" in response:
+            result(id_, {"content": [{"type": "text", "text": "error: " + response["error"]["message"]}], "isError": True})
+        else:
+            result(id_, text("sampled: " + response["result"]["content"]["text"]))
     elif name == "fail":
         result(id_, {"content": [{"type": "text", "text": "it went wrong"}], "isError": True})
     else:
@@ -127,6 +148,12 @@ def main():
         log(message)
         method = message.get("method")
         id_ = message.get("id")
+        if method is None and id_ in answers:
+            with answers_lock:
+                waiter = answers.pop(id_)
+            waiter[1] = message
+            waiter[0].set()
+            continue
         if method == "initialize":
             result(id_, {"protocolVersion": message["params"]["protocolVersion"],
                          "capabilities": {"tools": {"listChanged": True}, "prompts": {}, "resources": {}},

@@ -14,8 +14,14 @@ import json
 import sys
 import time
 
-from mcp import Client, StdioServerParameters
+from mcp import Client, StdioServerParameters, types
 from mcp.client.sse import sse_client
+
+
+async def sampling(context, params):
+    """Answers sampling/createMessage requests (routed by mcp-host from a backend)."""
+    prompt = params.messages[0].content.text
+    return types.CreateMessageResult(role="assistant", content=types.TextContent(type="text", text="echo of " + prompt), model="test-model")
 
 
 async def main():
@@ -28,7 +34,7 @@ async def main():
     else:
         target = sse_client(sys.argv[2])
     started = time.monotonic()
-    async with Client(target) as client:
+    async with Client(target, sampling_callback=sampling) as client:
         connected = time.monotonic() - started
         tools = await client.list_tools()
         report = {

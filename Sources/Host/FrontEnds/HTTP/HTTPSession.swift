@@ -87,6 +87,12 @@ final class HTTPSession: Sendable {
         if let handle = stream.withLock({ $0 }) { handle.channel.close(promise: nil) }
     }
 
+    /// Whether a request from a backend can reach the client now: on a legacy stream, on the
+    /// GET stream, or on the SSE stream of a POST in flight.
+    var canReceiveRequests: Bool {
+        kind == .legacy || hasStream || exchanges.withLock { $0.byToken.isEmpty == false }
+    }
+
     // MARK: - Exchanges
 
     func register(_ exchange: PostExchange, id: [UInt8]) {
@@ -125,6 +131,14 @@ final class HTTPSession: Sendable {
                     exchange.queue.close()
                     return
                 }
+            }
+        case .request:
+            // A backend's request (sampling, elicitation): on the POST stream in flight, if there is
+            // exactly one, else on the GET stream.
+            let streams = exchanges.withLock { Array($0.byToken.values) }
+            if streams.count == 1 {
+                streams[0].queue.push(message)
+                return
             }
         case .notification where envelope.method == "notifications/progress":
             if let token = envelope.param("progressToken").map({ Array(envelope.bytes[$0.value]) }),

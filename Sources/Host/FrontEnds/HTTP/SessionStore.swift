@@ -31,9 +31,9 @@ final class SessionStore: Sendable {
 
     func create(kind: HTTPSession.Kind) -> HTTPSession {
         let session = HTTPSession(id: newID(), kind: kind, queueLimit: options.sessionQueueLimit)
-        let client = core.openSession(label: "\(kind.rawValue):\(session.id.prefix(8))") { [weak session] message in
-            session?.deliver(message)
-        }
+        let client = core.openSession(label: "\(kind.rawValue):\(session.id.prefix(8))",
+                                      sink: { [weak session] message in session?.deliver(message) },
+                                      canReceiveRequests: { [weak session] in session?.canReceiveRequests ?? false })
         session.attach(client: client)
         sessions.withLock { $0[session.id] = session }
         logger.debug("HTTP session opened", metadata: ["session": "\(session.id)", "kind": "\(kind.rawValue)"])
