@@ -13,6 +13,8 @@ let package = Package(
         .executable(name: "mcp-host", targets: ["mcp-host"]),
         .executable(name: "mcph-supervisor", targets: ["Supervisor"]),
         .executable(name: "mcp-example-server", targets: ["ExampleServer"]),
+        .executable(name: "mcp-host-bench", targets: ["Benchmarks"]),
+        .executable(name: "mcp-bench-echo", targets: ["BenchEchoServer"]),
         .library(name: "mcph-stdio", type: .dynamic, targets: ["StdioTransport"]),
         .library(name: "mcph-namespace-router", type: .dynamic, targets: ["NamespaceRouter"]),
     ],
@@ -70,6 +72,10 @@ let package = Package(
             dependencies: [.product(name: "MCP", package: "swift-sdk")],
             path: "Sources/ExampleServer"
         ),
+
+        // Throughput through mcp-host vs. the same backend directly (docs/benchmarks.md).
+        .executableTarget(name: "Benchmarks", path: "Sources/Benchmarks"),
+        .executableTarget(name: "BenchEchoServer", path: "Sources/BenchEchoServer"),
 
         .testTarget(name: "HostTests", dependencies: ["Host", "PluginAPI"], path: "Tests/HostTests"),
         .testTarget(name: "IntegrationTests", dependencies: [], path: "Tests/IntegrationTests",

@@ -55,23 +55,37 @@ public final class LineWriter: Sendable {
     }
 
     /// Queues `message` plus a newline. Never blocks.
-    public func enqueue<C: Collection>(_ message: C) -> Outcome where C.Element == UInt8 {
+    public func enqueue(_ message: [UInt8]) -> Outcome {
+        message.withUnsafeBufferPointer { enqueue($0) }
+    }
+
+    /// Queues `message` plus a newline (the bytes are copied). Never blocks.
+    public func enqueue(_ message: UnsafeBufferPointer<UInt8>) -> Outcome {
+        let framed = Self.frame(message) // outside the lock: the lock guards only the queue
         let outcome: Outcome = queue.withLock { q in
             if q.finishing || q.broken { return .closed }
-            if q.messages.count >= messageLimit || q.bytes + message.count > byteLimit {
+            if q.messages.count >= messageLimit || q.bytes + framed.count > byteLimit {
                 q.refusedSinceDrain = true
                 return .full
             }
-            var framed = [UInt8]()
-            framed.reserveCapacity(message.count + 1)
-            for byte in message { framed.append(byte == 0x0A || byte == 0x0D ? 0x20 : byte) }
-            framed.append(0x0A)
             q.bytes += framed.count
             q.messages.append(framed)
             return .queued
         }
         if outcome == .queued { wake.signal() }
         return outcome
+    }
+
+    /// The message with a trailing newline, and any CR/LF inside it turned into spaces.
+    static func frame(_ message: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: message.count + 1) { out, count in
+            for i in 0..<message.count {
+                let byte = message[i]
+                out[i] = byte == 0x0A || byte == 0x0D ? 0x20 : byte
+            }
+            out[message.count] = 0x0A
+            count = message.count + 1
+        }
     }
 
     /// Flushes what is queued, then closes the descriptor. Idempotent; returns at once.
@@ -99,7 +113,7 @@ public final class LineWriter: Sendable {
                 return (batch, q.finishing, notify)
             }
             // Everything queued meanwhile goes out in one write (fewer syscalls under load).
-            let chunk = batch.count == 1 ? batch[0] : Array(batch.joined())
+            let chunk = batch.count == 1 ? batch[0] : Self.concatenate(batch)
             if !chunk.isEmpty && !writeAll(chunk) {
                 queue.withLock { $0.broken = true; $0.messages.removeAll() }
                 close(fd)
@@ -112,6 +126,13 @@ public final class LineWriter: Sendable {
                 return
             }
         }
+    }
+
+    private static func concatenate(_ parts: [[UInt8]]) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+        for part in parts { out.append(contentsOf: part) }
+        return out
     }
 
     private func writeAll(_ bytes: [UInt8]) -> Bool {

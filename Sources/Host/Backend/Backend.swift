@@ -139,11 +139,7 @@ public final class Backend: Sendable {
     /// `ready()`, bounded: a start that takes longer goes on in the background (later requests
     /// find the backend ready) while this request gets a timeout error.
     func ready(within seconds: Double, method: String) async -> Result<Live, BackendError> {
-        let current = control.withLock { control -> Live? in
-            if case .ready(let live) = control.state { return live }
-            return nil
-        }
-        if let current { return .success(current) } // the common case: no race to set up
+        if let current = liveNow { return .success(current) } // the common case: no race to set up
         let outcome = OneShot<Result<Live, BackendError>>()
         Task { outcome.resolve(await self.ready()) }
         return await outcome.value(timeout: seconds, orElse: .failure(.timedOut(backend: self.name, method: method, seconds: seconds)))
@@ -263,16 +259,33 @@ public final class Backend: Sendable {
     /// Forwards a client's request: a fresh backend id, the item name rewritten if asked, the
     /// progress token made host-unique; every other byte as the client sent it.
     func forward(_ envelope: Envelope, from session: ClientSession, rename: (range: Range<Int>, name: String)?) async {
-        guard let idRange = envelope.id, let method = envelope.method else { return }
+        guard envelope.id != nil, let method = envelope.method else { return }
         // The deadline covers the whole request, a cold start of the backend included.
         let deadline = MonotonicClock.nanoseconds() + UInt64(options.requestTimeout * 1e9)
-        let live: Live
         switch await ready(within: options.requestTimeout, method: method) {
-        case .success(let l): live = l
+        case .success(let live):
+            send(envelope, from: session, rename: rename, on: live, deadline: deadline)
         case .failure(let error):
             session.reply(JSONRPC.error(id: envelope.idBytes, code: error.code, message: error.description))
-            return
         }
+    }
+
+    /// The live backend if it is ready now (the common case, decided without awaiting).
+    var liveNow: Live? {
+        control.withLock { control in
+            if case .ready(let live) = control.state { return live }
+            return nil
+        }
+    }
+
+    /// Forwards a client's request to a ready backend without awaiting anything: the fast path.
+    func forwardNow(_ envelope: Envelope, from session: ClientSession, rename: (range: Range<Int>, name: String)?, on live: Live) {
+        send(envelope, from: session, rename: rename, on: live,
+             deadline: MonotonicClock.nanoseconds() + UInt64(options.requestTimeout * 1e9))
+    }
+
+    private func send(_ envelope: Envelope, from session: ClientSession, rename: (range: Range<Int>, name: String)?, on live: Live, deadline: UInt64) {
+        guard let idRange = envelope.id, let method = envelope.method else { return }
         let progress = envelope.param("_meta", "progressToken")
         let id = mux.withLock {
             $0.register(.init(waiter: .client(session), session: session.id, clientID: Array(envelope.bytes[idRange]),

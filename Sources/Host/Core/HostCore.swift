@@ -246,16 +246,9 @@ public final class HostCore: Sendable {
     /// The backend and backend-side name behind an exposed name: the catalog first (it knows
     /// shortened names), then the router; if neither knows it, the lists are loaded once more.
     func resolve(_ kind: ItemKind, method: String, name: String) async -> Result<(Backend, String), RoutingFailure> {
-        if let hit = catalog.lookup(kind, exposed: name), let backend = backends[hit.backend] {
-            return .success((backend, hit.name))
-        }
-        switch router.route(method: method, kind: kind, name: name) {
-        case .forward(let backendName, let original):
-            if let backend = backends[backendName] { return .success((backend, original)) }
-        case .reject(let message):
+        if let hit = resolveNow(kind, method: method, name: name) { return .success(hit) }
+        if case .reject(let message) = router.route(method: method, kind: kind, name: name) {
             return .failure(RoutingFailure(message: message))
-        case .noOpinion:
-            break
         }
         // Perhaps a shortened name from a list this host has not loaded yet.
         await withTaskGroup(of: Void.self) { group in
@@ -269,11 +262,28 @@ public final class HostCore: Sendable {
         return .failure(RoutingFailure(message: "Unknown \(kind.noun) '\(name)': no configured server provides it (servers: \(order.isEmpty ? "none" : order.joined(separator: ", ")))"))
     }
 
+    /// The catalog's answer, else the router's, without loading anything.
+    func resolveNow(_ kind: ItemKind, method: String, name: String) -> (Backend, String)? {
+        if let hit = catalog.lookup(kind, exposed: name), let backend = backends[hit.backend] {
+            return (backend, hit.name)
+        }
+        if case .forward(let backendName, let original) = router.route(method: method, kind: kind, name: name),
+           let backend = backends[backendName] {
+            return (backend, original)
+        }
+        return nil
+    }
+
     /// tools/call and prompts/get: route by `params.name`, rename it for the backend.
     private func routeNamed(_ kind: ItemKind, _ envelope: Envelope, from session: ClientSession) {
         let method = envelope.method ?? ""
         guard let nameMember = envelope.param("name"), let name = envelope.scanner.string(at: nameMember.value) else {
             fail(session, envelope, JSONRPCErrorCode.invalidParams, "Invalid params: \(method) needs params.name (a string)")
+            return
+        }
+        // Fast path: a known name on a ready backend is forwarded on this thread, with no task.
+        if let (backend, original) = resolveNow(kind, method: method, name: name), let live = backend.liveNow {
+            backend.forwardNow(envelope, from: session, rename: original == name ? nil : (nameMember.value, original), on: live)
             return
         }
         Task {

@@ -52,8 +52,19 @@ public enum JSONString {
 
     /// The JSON encoding of `text`, quotes included.
     public static func encode(_ text: String) -> [UInt8] {
+        let utf8 = text.utf8
+        if utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            // Nothing to escape (the common case: tool names, ids).
+            return [UInt8](unsafeUninitializedCapacity: utf8.count + 2) { out, count in
+                out[0] = UInt8(ascii: "\"")
+                var i = 1
+                for b in utf8 { out[i] = b; i += 1 }
+                out[i] = UInt8(ascii: "\"")
+                count = i + 1
+            }
+        }
         var out: [UInt8] = [UInt8(ascii: "\"")]
-        out.reserveCapacity(text.utf8.count + 2)
+        out.reserveCapacity(utf8.count + 2)
         for b in text.utf8 {
             switch b {
             case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
