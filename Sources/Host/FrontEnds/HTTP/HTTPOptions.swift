@@ -45,8 +45,13 @@ public struct HTTPOptions: Sendable {
         }
     }
 
+    /// `localhost`, `::1`, or an IPv4 literal in 127.0.0.0/8 (a name such as
+    /// `127.0.0.1.evil.example` is not).
     public static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        if host == "localhost" || host == "::1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4, octets[0] == "127" else { return false }
+        return octets.allSatisfy { !$0.isEmpty && $0.count <= 3 && $0.utf8.allSatisfy { (48...57).contains($0) } && UInt8($0) != nil }
     }
 }
 
