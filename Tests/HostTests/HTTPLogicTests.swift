@@ -38,6 +38,7 @@ import Testing
         #expect(!security.authorized("Bearer alph"))
         #expect(!security.authorized("Bearer alphaa"))
         #expect(!security.authorized("Basic alpha"))
+        #expect(!security.authorized("Bearer alpha" + String(repeating: "\u{0}", count: 256)), "lengths differing by 256 are still different")
         #expect(!security.authorized(nil))
     }
 
