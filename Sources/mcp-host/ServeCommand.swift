@@ -35,6 +35,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("shutdown-timeout"), help: ArgumentHelp("On SIGTERM, how long in-flight HTTP requests may still take.", valueName: "seconds"))
     var shutdownTimeout: Double = 10
 
+    @Option(name: .customLong("max-sessions"), help: "Most HTTP sessions at once; past it new ones get 503.")
+    var maxSessions = 1024
+
     @Option(name: .customLong("replica-id"), help: ArgumentHelp("Prefix of issued session ids, for load balancers routing on it.", valueName: "id"))
     var replicaID: String?
 
@@ -72,6 +75,7 @@ struct ServeCommand: AsyncParsableCommand {
         http.sessionIdleTimeout = sessionTimeout
         http.shutdownTimeout = shutdownTimeout
         http.replicaID = replicaID
+        http.maxSessions = maxSessions
         if let file = authTokenFile {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw ValidationError("--auth-token-file: cannot read \(file)")

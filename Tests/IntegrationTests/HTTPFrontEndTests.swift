@@ -61,6 +61,19 @@ struct HTTPFrontEndTests {
         #expect(try http.host.waitForExit() == 0)
     }
 
+    @Test func sessionsAreCapped() async throws {
+        let http = try HTTPHost(config: try writeConfig([:], in: try Paths.temporaryDirectory()), extra: ["--max-sessions", "2"])
+        let first = try await http.initialize()
+        _ = try await http.initialize()
+        let refused = try await http.post(Self.initialize, session: nil)
+        #expect(refused.status == 503)
+        #expect(refused.header("Retry-After") == "5")
+        #expect(try await http.send("DELETE", "/mcp", headers: ["Mcp-Session-Id": first]).status == 200)
+        #expect(try await http.post(Self.initialize, session: nil).status == 200, "an ended session frees its place")
+        http.host.process.terminate()
+        try http.host.waitForExit()
+    }
+
     @Test func bearerTokensAreRequiredWhenConfigured() async throws {
         let dir = try Paths.temporaryDirectory()
         let http = try HTTPHost(config: try writeConfig([:], in: dir), environment: ["MCP_HOST_AUTH_TOKEN": "s3cret"])

@@ -16,6 +16,8 @@ public struct HTTPOptions: Sendable {
     public var keepAliveInterval: Double = 15
     /// A session whose stream queue stays over its bound this long is evicted.
     public var evictAfter: Double = 5
+    /// Most sessions at once; past it a new session gets 503 (idle ones expire, wedged ones are evicted).
+    public var maxSessions = 1024
     /// Messages a session's stream may queue before it counts as wedged.
     public var sessionQueueLimit = 1024
     /// On shutdown, how long in-flight requests may take before they are failed.

@@ -61,7 +61,7 @@ struct MCPResponder: HTTPResponder {
         }
         let accept = request.headers[.accept] ?? "*/*"
         if envelope.kind == .request, envelope.method == "initialize" {
-            let session = store.create(kind: .streamable)
+            guard let session = store.create(kind: .streamable) else { return tooManySessions() }
             var response = await answer(envelope, bytes, in: session, accept: accept, started: started)
             response.headers[.mcpSessionID] = session.id
             return response
@@ -143,7 +143,7 @@ struct MCPResponder: HTTPResponder {
     // MARK: - Legacy HTTP+SSE (2024-11-05)
 
     private func legacyOpen(_ context: MCPRequestContext) -> Response {
-        let session = store.create(kind: .legacy)
+        guard let session = store.create(kind: .legacy) else { return tooManySessions() }
         _ = session.openStream(.init(channel: context.channel))
         let endpoint = Array("event: endpoint\ndata: /messages?session_id=\(session.id)\n\n".utf8)
         return sse(headers: [:], queue: session.queue, prelude: endpoint, channel: context.channel) { [store] _ in
@@ -205,6 +205,12 @@ struct MCPResponder: HTTPResponder {
 
     private func json(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    private func tooManySessions() -> Response {
+        var response = plain(.serviceUnavailable, "Service Unavailable: \(options.maxSessions) sessions are open; try again later")
+        response.headers[.retryAfter] = "5"
+        return response
     }
 
     private func notAllowed(_ allow: String) -> Response {

@@ -29,7 +29,12 @@ final class SessionStore: Sendable {
         return options.replicaID.map { "\($0)-\(hex)" } ?? hex
     }
 
-    func create(kind: HTTPSession.Kind) -> HTTPSession {
+    /// A new session, or nil when `maxSessions` are open.
+    func create(kind: HTTPSession.Kind) -> HTTPSession? {
+        guard count < options.maxSessions else {
+            logger.warning("refusing a new \(kind.rawValue) session: \(options.maxSessions) sessions are open (--max-sessions)")
+            return nil
+        }
         let session = HTTPSession(id: newID(), kind: kind, queueLimit: options.sessionQueueLimit)
         let client = core.openSession(label: "\(kind.rawValue):\(session.id.prefix(8))",
                                       sink: { [weak session] message in session?.deliver(message) },
