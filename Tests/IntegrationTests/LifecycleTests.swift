@@ -23,9 +23,7 @@ struct LifecycleTests {
     /// Starts a host whose backend forks, and returns it with the backend's pid once it runs.
     private func startForking(marker: String) throws -> (HostProcess, Int32) {
         let dir = try Paths.temporaryDirectory()
-        let config = try writeConfig(["g": forkingBackend(marker: marker)], in: dir)
-        let host = try HostProcess(config: config)
-        try host.initialize()
+        let host = try HostProcess.initialized(["g": forkingBackend(marker: marker)], in: dir)
         try host.request(1, "tools/call", ["name": "g__pid", "arguments": [:]])
         let pid = try #require(firstText(try host.response(id: 1)).flatMap { Int32($0) })
         #expect(!processes(containing: "sleep \(marker)").isEmpty, "the grandchild runs")
@@ -68,9 +66,7 @@ struct LifecycleTests {
     @Test func backendCrashFailsOnlyItsRequestsAndRestarts() throws {
         let dir = try Paths.temporaryDirectory()
         let log = dir + "/f.log"
-        let config = try writeConfig(["f": fakeServer(name: "f", log: log), "ok": fakeServer(name: "ok")], in: dir)
-        let host = try HostProcess(config: config)
-        try host.initialize()
+        let host = try HostProcess.initialized(["f": fakeServer(name: "f", log: log), "ok": fakeServer(name: "ok")], in: dir)
         try host.request(1, "tools/call", ["name": "f__slow", "arguments": ["ms": 3000]])
         try awaitCall(in: log)
         try host.request(2, "tools/call", ["name": "f__crash", "arguments": [:]])
@@ -91,9 +87,7 @@ struct LifecycleTests {
     @Test func backendGarbageFailsItsInFlightRequests() throws {
         let dir = try Paths.temporaryDirectory()
         let log = dir + "/f.log"
-        let config = try writeConfig(["f": fakeServer(name: "f", log: log)], in: dir)
-        let host = try HostProcess(config: config)
-        try host.initialize()
+        let host = try HostProcess.initialized(["f": fakeServer(name: "f", log: log)], in: dir)
         try host.request(1, "tools/call", ["name": "f__slow", "arguments": ["ms": 3000]])
         try awaitCall(in: log)
         try host.request(2, "tools/call", ["name": "f__garbage", "arguments": [:]])
@@ -109,9 +103,7 @@ struct LifecycleTests {
 
     @Test func backendThatCannotStartIsReportedAndOthersWork() throws {
         let dir = try Paths.temporaryDirectory()
-        let config = try writeConfig(["broken": ["command": "/nonexistent/mcp-server"], "ok": fakeServer(name: "ok")], in: dir)
-        let host = try HostProcess(config: config)
-        try host.initialize()
+        let host = try HostProcess.initialized(["broken": ["command": "/nonexistent/mcp-server"], "ok": fakeServer(name: "ok")], in: dir)
         try host.request(1, "tools/call", ["name": "broken__x", "arguments": [:]])
         let error = try #require(try host.response(id: 1)["error"] as? [String: Any])
         let message = error["message"] as? String ?? ""

@@ -7,9 +7,7 @@ import Testing
 struct MultiplexerTests {
     @Test func concurrentCallsToOneBackendRunInParallel() throws {
         let dir = try Paths.temporaryDirectory()
-        let config = try writeConfig(["a": fakeServer(name: "a"), "b": fakeServer(name: "b")], in: dir)
-        let host = try HostProcess(config: config)
-        try host.initialize()
+        let host = try HostProcess.initialized(["a": fakeServer(name: "a"), "b": fakeServer(name: "b")], in: dir)
         // Start both backends first, so the measurement is about calls, not process start-up.
         try host.request("warm-a", "tools/call", ["name": "a__echo", "arguments": ["text": "x"]])
         try host.request("warm-b", "tools/call", ["name": "b__echo", "arguments": ["text": "x"]])
@@ -40,9 +38,7 @@ struct MultiplexerTests {
     @Test func idsProgressAndUnknownFieldsSurviveByteForByte() throws {
         let dir = try Paths.temporaryDirectory()
         let log = dir + "/backend.log"
-        let config = try writeConfig(["f": fakeServer(name: "f", log: log)], in: dir)
-        let host = try HostProcess(config: config)
-        try host.initialize()
+        let host = try HostProcess.initialized(["f": fakeServer(name: "f", log: log)], in: dir)
 
         // 7 and "7" in flight at once, each asking for progress under the same client token.
         host.send(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"f__progress","arguments":{"steps":3,"ms":100,"tag":"int"},"_meta":{"progressToken":"tok"}}}"#)
@@ -82,9 +78,7 @@ struct MultiplexerTests {
     @Test func clientCancellationReachesTheBackendUnderItsOwnID() throws {
         let dir = try Paths.temporaryDirectory()
         let log = dir + "/backend.log"
-        let config = try writeConfig(["f": fakeServer(name: "f", log: log)], in: dir)
-        let host = try HostProcess(config: config)
-        try host.initialize()
+        let host = try HostProcess.initialized(["f": fakeServer(name: "f", log: log)], in: dir)
         try host.request(5, "tools/call", ["name": "f__slow", "arguments": ["ms": 1500]])
         // Wait until the backend has the call, then cancel it.
         let backendID = try waitFor("the call to reach the backend") {
@@ -108,9 +102,7 @@ struct MultiplexerTests {
     @Test func requestDeadlineAnswersTheClientAndCancelsTheBackend() throws {
         let dir = try Paths.temporaryDirectory()
         let log = dir + "/backend.log"
-        let config = try writeConfig(["f": fakeServer(name: "f", log: log)], in: dir)
-        let host = try HostProcess(config: config, extra: ["--request-timeout", "2"])
-        try host.initialize()
+        let host = try HostProcess.initialized(["f": fakeServer(name: "f", log: log)], in: dir, extra: ["--request-timeout", "2"])
         // Start the backend first, so the deadline is spent on the call itself.
         try host.request(0, "tools/call", ["name": "f__echo", "arguments": ["text": "warm"]])
         _ = try host.response(id: 0)

@@ -7,8 +7,7 @@ import Testing
 struct ProtocolTests {
     @Test func badInputGetsClearErrorsAndTheSessionSurvives() throws {
         let dir = try Paths.temporaryDirectory()
-        let host = try HostProcess(config: try writeConfig(["f": fakeServer(name: "f")], in: dir))
-        try host.initialize()
+        let host = try HostProcess.initialized(["f": fakeServer(name: "f")], in: dir)
         host.send("{not json")
         let parse = try host.next(where: { ($0["error"] as? [String: Any])?["code"] as? Int == -32700 }).json
         #expect(parse["id"] is NSNull)
@@ -44,8 +43,7 @@ struct ProtocolTests {
 
     @Test func backendLogMessagesRespectTheClientsLevel() throws {
         let dir = try Paths.temporaryDirectory()
-        let host = try HostProcess(config: try writeConfig(["f": fakeServer(name: "f")], in: dir))
-        try host.initialize()
+        let host = try HostProcess.initialized(["f": fakeServer(name: "f")], in: dir)
         let isLog: (String) -> Bool = { $0.contains("notifications/message") }
         // Default: every level arrives, before the call's response (same order as the backend sent).
         try host.request(1, "tools/call", ["name": "f__spam", "arguments": ["count": 3, "size": 10]])
@@ -110,8 +108,7 @@ struct ProtocolTests {
     @Test func promptsResourcesAndTemplatesRouteToTheirBackend() throws {
         let dir = try Paths.temporaryDirectory()
         let log = dir + "/b.log"
-        let host = try HostProcess(config: try writeConfig(["a": fakeServer(name: "a"), "b": fakeServer(name: "b", log: log)], in: dir))
-        try host.initialize()
+        let host = try HostProcess.initialized(["a": fakeServer(name: "a"), "b": fakeServer(name: "b", log: log)], in: dir)
         try host.request(1, "prompts/get", ["name": "b__hello", "arguments": ["who": "ann"]])
         let prompt = try host.response(id: 1)
         let messages = (prompt["result"] as? [String: Any])?["messages"] as? [[String: Any]]
@@ -142,8 +139,7 @@ struct ProtocolTests {
         let dir = try Paths.temporaryDirectory()
         var paged = fakeServer(name: "p")
         paged["env"] = ["FAKE_BACKEND_NAME": "p", "FAKE_BACKEND_PAGE_SIZE": "3"]
-        let host = try HostProcess(config: try writeConfig(["p": paged, "q": fakeServer(name: "q")], in: dir))
-        try host.initialize()
+        let host = try HostProcess.initialized(["p": paged, "q": fakeServer(name: "q")], in: dir)
         try host.request(1, "tools/list")
         let result = try #require(try host.response(id: 1)["result"] as? [String: Any])
         let names = (result["tools"] as? [[String: Any]])?.compactMap { $0["name"] as? String } ?? []
@@ -157,8 +153,7 @@ struct ProtocolTests {
     @Test func concurrentFirstRequestsStartABackendOnce() throws {
         let dir = try Paths.temporaryDirectory()
         let log = dir + "/f.log"
-        let host = try HostProcess(config: try writeConfig(["f": fakeServer(name: "f", log: log)], in: dir))
-        try host.initialize()
+        let host = try HostProcess.initialized(["f": fakeServer(name: "f", log: log)], in: dir)
         for i in 0..<10 { try host.request(i, "tools/call", ["name": "f__echo", "arguments": ["text": "\(i)"]]) }
         for i in 0..<10 { #expect(firstText(try host.response(id: i)) == "\(i)") }
         #expect(try loggedMessages(log).filter { $0["method"] as? String == "initialize" }.count == 1)

@@ -109,6 +109,13 @@ final class HostProcess: @unchecked Sendable {
                       environment: environment)
     }
 
+    /// A host serving `servers` (config written into `directory`), already initialized as a client.
+    static func initialized(_ servers: [String: Any], in directory: String, extra: [String] = []) throws -> HostProcess {
+        let host = try HostProcess(config: try writeConfig(servers, in: directory), extra: extra)
+        try host.initialize()
+        return host
+    }
+
     var stderr: String { stderrText.withLock { $0 } }
 
     func send(_ line: String) {
