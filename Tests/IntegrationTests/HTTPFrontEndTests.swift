@@ -137,6 +137,26 @@ struct HTTPFrontEndTests {
         try http.host.waitForExit()
     }
 
+    @Test func aBackendIsSubscribedOnceForManyClients() async throws {
+        let dir = try Paths.temporaryDirectory()
+        let log = dir + "/f.log"
+        let http = try HTTPHost(config: try writeConfig(["f": fakeServer(name: "f", log: log)], in: dir))
+        let subscribe = #"{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"fake://f/readme"}}"#
+        let a = try await http.initialize(), b = try await http.initialize(), c = try await http.initialize()
+        for session in [a, b, c] { #expect(try await http.post(subscribe, session: session).status == 200) }
+        let methods = { try loggedMessages(log).compactMap { $0["method"] as? String } }
+        #expect(try methods().filter { $0 == "resources/subscribe" }.count == 1, "subscribed on the backend once")
+        // Two clients leave (one by DELETE, one by unsubscribing): the backend stays subscribed.
+        #expect(try await http.send("DELETE", "/mcp", headers: ["Mcp-Session-Id": a]).status == 200)
+        _ = try await http.post(#"{"jsonrpc":"2.0","id":2,"method":"resources/unsubscribe","params":{"uri":"fake://f/readme"}}"#, session: b)
+        #expect(try methods().filter { $0 == "resources/unsubscribe" }.count == 0)
+        // The last one leaves: the backend is unsubscribed.
+        #expect(try await http.send("DELETE", "/mcp", headers: ["Mcp-Session-Id": c]).status == 200)
+        _ = try waitFor("the backend to be unsubscribed") { try methods().contains("resources/unsubscribe") ? true : nil }
+        http.host.process.terminate()
+        try http.host.waitForExit()
+    }
+
     @Test func deleteCancelsTheSessionsInFlightRequest() async throws {
         let dir = try Paths.temporaryDirectory()
         let log = dir + "/f.log"

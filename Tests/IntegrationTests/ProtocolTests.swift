@@ -93,6 +93,30 @@ struct ProtocolTests {
         try capable.waitForExit()
     }
 
+    @Test func resourceUpdatesReachOnlySubscribers() throws {
+        let dir = try Paths.temporaryDirectory()
+        let log = dir + "/f.log"
+        let host = try HostProcess.initialized(["f": fakeServer(name: "f", log: log)], in: dir)
+        try host.request(1, "resources/subscribe", ["uri": "fake://f/readme"])
+        #expect(try host.response(id: 1)["result"] != nil)
+        try host.request(2, "tools/call", ["name": "f__touch", "arguments": ["uri": "fake://f/items/7"]])
+        _ = try host.response(id: 2)
+        try host.request(3, "tools/call", ["name": "f__touch", "arguments": ["uri": "fake://f/readme"]])
+        _ = try host.response(id: 3)
+        let updates = host.everyLine.filter { $0.contains("notifications/resources/updated") }
+        #expect(updates.count == 1 && updates.first?.contains("fake://f/readme") == true, "\(updates)")
+        try host.request(4, "resources/unsubscribe", ["uri": "fake://f/readme"])
+        #expect(try host.response(id: 4)["result"] != nil)
+        try host.request(5, "tools/call", ["name": "f__touch", "arguments": ["uri": "fake://f/readme"]])
+        _ = try host.response(id: 5)
+        #expect(host.everyLine.filter { $0.contains("notifications/resources/updated") }.count == 1)
+        let methods = try loggedMessages(log).compactMap { $0["method"] as? String }
+        #expect(methods.filter { $0 == "resources/subscribe" }.count == 1)
+        #expect(methods.filter { $0 == "resources/unsubscribe" }.count == 1)
+        host.closeStdin()
+        try host.waitForExit()
+    }
+
     @Test func initializeNegotiatesTheVersionPerClient() throws {
         let host = try HostProcess(config: try writeConfig([:], in: try Paths.temporaryDirectory()))
         try host.request(1, "initialize", ["protocolVersion": "2024-11-05", "capabilities": [:], "clientInfo": ["name": "old", "version": "1"]])

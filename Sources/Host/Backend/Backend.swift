@@ -48,11 +48,14 @@ public final class Backend: Sendable {
         let link: Link
         /// Capability names the backend declared (`tools`, `prompts`, `resources`, `completions`, ...).
         let capabilities: Set<String>
+        /// The backend declared `resources.subscribe`.
+        let canSubscribe: Bool
         let serverInfo: String
 
-        init(link: Link, capabilities: Set<String>, serverInfo: String) {
+        init(link: Link, capabilities: Set<String>, canSubscribe: Bool, serverInfo: String) {
             self.link = link
             self.capabilities = capabilities
+            self.canSubscribe = canSubscribe
             self.serverInfo = serverInfo
         }
     }
@@ -82,6 +85,9 @@ public final class Backend: Sendable {
     let serverRequests: ServerRequests
     private let control = Mutex(Control())
     let mux = Mutex(PendingTable<Waiter>())
+    /// Resource URI -> the sessions subscribed to it. The backend itself is subscribed once per URI,
+    /// on the first subscriber, and unsubscribed after the last.
+    private let subscriptions = Mutex<[String: Set<UInt64>]>([:])
 
     init(config: ServerConfig, registry: PluginRegistry, options: HostOptions, logger: Logger,
          sessions: SessionRegistry, catalog: Catalog, serverRequests: ServerRequests) {
@@ -211,11 +217,15 @@ public final class Backend: Sendable {
             return .failure(.startFailed(backend: name, reason: "initialize was refused: \(String(decoding: response.scanner.slice(error.value), as: UTF8.self))"))
         }
         var capabilities: Set<String> = []
+        var canSubscribe = false
         var serverInfo = name
         if let result = response.member("result") {
             if let caps = try? response.scanner.member("capabilities", inObject: result.value),
                let members = try? response.scanner.members(ofObject: caps.value) {
                 capabilities = Set(members.map { String(decoding: response.scanner.slice($0.key), as: UTF8.self) })
+            }
+            if let flag = try? response.scanner.member(path: ["capabilities", "resources", "subscribe"], inObject: result.value) {
+                canSubscribe = response.scanner.slice(flag.value).elementsEqual("true".utf8)
             }
             if let info = try? response.scanner.member(path: ["serverInfo", "name"], inObject: result.value) {
                 serverInfo = response.scanner.string(at: info.value) ?? name
@@ -223,7 +233,13 @@ public final class Backend: Sendable {
         }
         _ = link.connection.send(JSONRPC.notification(method: "notifications/initialized", params: nil))
         link.handshakeDone.store(true, ordering: .releasing)
-        return .success(Live(link: link, capabilities: capabilities, serverInfo: serverInfo))
+        if canSubscribe {
+            // A restarted backend has forgotten the subscriptions its clients still hold.
+            for uri in subscriptions.withLock({ Array($0.keys) }) {
+                Task { _ = await self.request(on: link, method: "resources/subscribe", params: Self.uriParams(uri)) }
+            }
+        }
+        return .success(Live(link: link, capabilities: capabilities, canSubscribe: canSubscribe, serverInfo: serverInfo))
     }
 
     /// Lets the connection's callbacks reach their link, which is created after the connection.
@@ -321,6 +337,66 @@ public final class Backend: Sendable {
         for (id, _) in mux.withLock({ $0.removeSession(session.id) }) {
             sendCancel(id, reason: "the client session ended")
         }
+        let abandoned = subscriptions.withLock { subscriptions -> [String] in
+            var emptied: [String] = []
+            for (uri, var subscribers) in subscriptions where subscribers.remove(session.id) != nil {
+                if subscribers.isEmpty { subscriptions[uri] = nil; emptied.append(uri) } else { subscriptions[uri] = subscribers }
+            }
+            return emptied
+        }
+        if let live = liveNow {
+            for uri in abandoned {
+                Task { _ = await self.request(on: live.link, method: "resources/unsubscribe", params: Self.uriParams(uri)) }
+            }
+        }
+    }
+
+    // MARK: - Subscriptions
+
+    /// resources/subscribe: the first subscriber's request goes to the backend (its answer is the
+    /// client's); later subscribers to the same URI are answered here.
+    func subscribe(_ envelope: Envelope, uri: String, from session: ClientSession) async {
+        let deadline = MonotonicClock.nanoseconds() + UInt64(options.requestTimeout * 1e9)
+        let live: Live
+        switch await ready(within: options.requestTimeout, method: "resources/subscribe") {
+        case .success(let l): live = l
+        case .failure(let error):
+            session.reply(JSONRPC.error(id: envelope.idBytes, code: error.code, message: error.description))
+            return
+        }
+        guard live.canSubscribe else {
+            session.reply(JSONRPC.error(id: envelope.idBytes, code: JSONRPCErrorCode.methodNotFound,
+                                        message: "backend '\(name)' does not support resource subscriptions"))
+            return
+        }
+        let first = subscriptions.withLock { subscriptions -> Bool in
+            let first = subscriptions[uri, default: []].isEmpty
+            subscriptions[uri, default: []].insert(session.id)
+            return first
+        }
+        if first {
+            send(envelope, from: session, rename: nil, on: live, deadline: deadline)
+        } else {
+            session.reply(JSONRPC.result(id: envelope.idBytes ?? JSONRPC.null, result: Array("{}".utf8)))
+        }
+    }
+
+    /// resources/unsubscribe: the backend is unsubscribed when the last subscriber leaves.
+    func unsubscribe(_ envelope: Envelope, uri: String, from session: ClientSession) {
+        let last = subscriptions.withLock { subscriptions -> Bool in
+            guard var subscribers = subscriptions[uri], subscribers.remove(session.id) != nil else { return false }
+            subscriptions[uri] = subscribers.isEmpty ? nil : subscribers
+            return subscribers.isEmpty
+        }
+        if last, let live = liveNow {
+            forwardNow(envelope, from: session, rename: nil, on: live)
+        } else {
+            session.reply(JSONRPC.result(id: envelope.idBytes ?? JSONRPC.null, result: Array("{}".utf8)))
+        }
+    }
+
+    static func uriParams(_ uri: String) -> [UInt8] {
+        Array(#"{"uri":"#.utf8) + JSONString.encode(uri) + [UInt8(ascii: "}")]
     }
 
     /// Fails requests whose deadline passed: the client gets an error, the backend a cancel.
@@ -497,6 +573,10 @@ public final class Backend: Sendable {
             guard let requestID = envelope.param("requestId"),
                   let (id, route) = serverRequests.take(backend: name, backendID: Array(envelope.bytes[requestID.value])) else { return }
             sessions.session(route.session)?.send(ByteSplice.apply([.init(requestID.value, JSONString.encode(id))], to: envelope.bytes))
+        case "notifications/resources/updated":
+            // Only to the clients subscribed to that URI.
+            guard let uri = envelope.param("uri").flatMap({ envelope.scanner.string(at: $0.value) }) else { return }
+            for id in subscriptions.withLock({ $0[uri] ?? [] }) { sessions.session(id)?.send(envelope.bytes) }
         case "notifications/message":
             // Backends are shared, so their own level is left alone; each client's is applied here.
             let severity = envelope.param("level").flatMap { envelope.scanner.string(at: $0.value) }.flatMap(LogSeverity.init(name:))

@@ -165,6 +165,7 @@ public final class HostCore: Sendable {
         case "tools/call": routeNamed(.tool, envelope, from: session)
         case "prompts/get": routeNamed(.prompt, envelope, from: session)
         case "resources/read": routeResource(envelope, from: session)
+        case "resources/subscribe", "resources/unsubscribe": routeSubscription(envelope, from: session)
         case "completion/complete": routeCompletion(envelope, from: session)
         case let method:
             fail(session, envelope, JSONRPCErrorCode.methodNotFound, "Method not found: '\(method)'")
@@ -185,7 +186,7 @@ public final class HostCore: Sendable {
         }
         logger.info("client initialized", metadata: ["session": "\(session.label)", "client": "\(client ?? "?")", "protocol": "\(version)"])
         let instructions = "mcp-host aggregates \(order.count) MCP server(s); items are named SERVER__NAME."
-        reply(session, envelope, result: #"{"protocolVersion":"\#(version)","capabilities":{"tools":{"listChanged":true},"prompts":{"listChanged":true},"resources":{"listChanged":true},"completions":{},"logging":{}},"serverInfo":{"name":"mcp-host","version":"\#(HostVersion.string)"},"instructions":"#
+        reply(session, envelope, result: #"{"protocolVersion":"\#(version)","capabilities":{"tools":{"listChanged":true},"prompts":{"listChanged":true},"resources":{"listChanged":true,"subscribe":true},"completions":{},"logging":{}},"serverInfo":{"name":"mcp-host","version":"\#(HostVersion.string)"},"instructions":"#
             + String(decoding: JSONString.encode(instructions), as: UTF8.self) + "}")
     }
 
@@ -308,6 +309,27 @@ public final class HostCore: Sendable {
             } else {
                 self.fail(session, envelope, JSONRPCErrorCode.invalidParams,
                           "Unknown resource '\(uri)': no configured server lists it or a template matching it")
+            }
+        }
+    }
+
+    /// resources/subscribe and resources/unsubscribe: to the backend owning the URI, which is
+    /// subscribed once however many clients subscribe.
+    private func routeSubscription(_ envelope: Envelope, from session: ClientSession) {
+        let method = envelope.method ?? ""
+        guard let uri = envelope.param("uri").flatMap({ envelope.scanner.string(at: $0.value) }) else {
+            fail(session, envelope, JSONRPCErrorCode.invalidParams, "Invalid params: \(method) needs params.uri (a string)")
+            return
+        }
+        Task {
+            guard let backend = await self.resourceOwner(uri) else {
+                self.fail(session, envelope, JSONRPCErrorCode.invalidParams, "Unknown resource '\(uri)': no configured server lists it or a template matching it")
+                return
+            }
+            if method == "resources/subscribe" {
+                await backend.subscribe(envelope, uri: uri, from: session)
+            } else {
+                backend.unsubscribe(envelope, uri: uri, from: session)
             }
         }
     }

@@ -15,6 +15,7 @@ Tools:
   pid {}                 -> its own process id
   fail {}                -> a tool error (isError: true)
   spam {count, size}     -> sends count notifications/message of about size bytes, then answers
+  touch {uri}            -> sends notifications/resources/updated for uri, then answers
   sample {prompt}        -> asks the client (sampling/createMessage, through the host) and answers
                             with the client's text, or with the error it got
 
@@ -70,6 +71,7 @@ TOOLS = [
     {"name": "pid", "description": "Its process id.", "inputSchema": {"type": "object"}},
     {"name": "fail", "description": "A tool error.", "inputSchema": {"type": "object"}},
     {"name": "sample", "description": "Asks the client to sample.", "inputSchema": {"type": "object"}},
+    {"name": "touch", "description": "Reports a resource update.", "inputSchema": {"type": "object"}},
 ]
 LIST_DELAY = int(os.environ.get("FAKE_BACKEND_LIST_DELAY_MS", "0")) / 1000.0
 PAGE_SIZE = int(os.environ.get("FAKE_BACKEND_PAGE_SIZE", "0"))
@@ -118,6 +120,9 @@ def call(id_, params):
         for i in range(args.get("count", 100)):
             send({"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": {"i": i, "pad": payload}}})
         result(id_, text("spammed"))
+    elif name == "touch":
+        send({"jsonrpc": "2.0", "method": "notifications/resources/updated", "params": {"uri": args.get("uri")}})
+        result(id_, text("touched"))
     elif name == "sample":
         with answers_lock:
             next_request[0] += 1
@@ -156,7 +161,7 @@ def main():
             continue
         if method == "initialize":
             result(id_, {"protocolVersion": message["params"]["protocolVersion"],
-                         "capabilities": {"tools": {"listChanged": True}, "prompts": {}, "resources": {}},
+                         "capabilities": {"tools": {"listChanged": True}, "prompts": {}, "resources": {"subscribe": True}},
                          "serverInfo": {"name": NAME, "version": "1.0"}})
         elif method == "tools/list":
             if LIST_DELAY:
@@ -175,6 +180,8 @@ def main():
         elif method == "resources/read":
             uri = message["params"]["uri"]
             result(id_, {"contents": [{"uri": uri, "text": "content of %s" % uri}]})
+        elif method in ("resources/subscribe", "resources/unsubscribe"):
+            result(id_, {})
         elif method == "tools/call":
             threading.Thread(target=call, args=(id_, message.get("params") or {}), daemon=True).start()
         elif method == "ping":
