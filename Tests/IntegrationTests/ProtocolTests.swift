@@ -113,6 +113,13 @@ struct ProtocolTests {
         let methods = try loggedMessages(log).compactMap { $0["method"] as? String }
         #expect(methods.filter { $0 == "resources/subscribe" }.count == 1)
         #expect(methods.filter { $0 == "resources/unsubscribe" }.count == 1)
+        // A refused subscription is passed on and not kept: asking again asks the backend again.
+        for id in [6, 7] {
+            try host.request(id, "resources/subscribe", ["uri": "fake://f/items/deny"])
+            let error = try #require(try host.response(id: id)["error"] as? [String: Any])
+            #expect(error["message"] as? String == "no subscriptions to fake://f/items/deny")
+        }
+        #expect(try loggedMessages(log).filter { $0["method"] as? String == "resources/subscribe" }.count == 3)
         host.closeStdin()
         try host.waitForExit()
     }

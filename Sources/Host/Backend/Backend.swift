@@ -353,10 +353,9 @@ public final class Backend: Sendable {
 
     // MARK: - Subscriptions
 
-    /// resources/subscribe: the first subscriber's request goes to the backend (its answer is the
-    /// client's); later subscribers to the same URI are answered here.
+    /// resources/subscribe: the backend is subscribed for the first subscriber (whose answer is the
+    /// backend's; a refusal leaves nothing recorded); later subscribers are answered here.
     func subscribe(_ envelope: Envelope, uri: String, from session: ClientSession) async {
-        let deadline = MonotonicClock.nanoseconds() + UInt64(options.requestTimeout * 1e9)
         let live: Live
         switch await ready(within: options.requestTimeout, method: "resources/subscribe") {
         case .success(let l): live = l
@@ -374,10 +373,31 @@ public final class Backend: Sendable {
             subscriptions[uri, default: []].insert(session.id)
             return first
         }
-        if first {
-            send(envelope, from: session, rename: nil, on: live, deadline: deadline)
-        } else {
-            session.reply(JSONRPC.result(id: envelope.idBytes ?? JSONRPC.null, result: Array("{}".utf8)))
+        let id = envelope.idBytes ?? JSONRPC.null
+        guard first else {
+            session.reply(JSONRPC.result(id: id, result: Array("{}".utf8)))
+            return
+        }
+        switch await request(on: live.link, method: "resources/subscribe", params: Self.uriParams(uri)) {
+        case .success(let answer):
+            if let error = answer.member("error") {
+                dropSubscription(uri, of: session)
+                var reply = Array(#"{"jsonrpc":"2.0","id":"#.utf8) + id + Array(#","error":"#.utf8)
+                reply += answer.scanner.slice(error.value)
+                session.reply(reply + [UInt8(ascii: "}")])
+            } else {
+                session.reply(JSONRPC.result(id: id, result: answer.member("result").map { Array(answer.scanner.slice($0.value)) } ?? Array("{}".utf8)))
+            }
+        case .failure(let error):
+            dropSubscription(uri, of: session)
+            session.reply(JSONRPC.error(id: id, code: error.code, message: error.description))
+        }
+    }
+
+    private func dropSubscription(_ uri: String, of session: ClientSession) {
+        subscriptions.withLock { subscriptions in
+            subscriptions[uri]?.remove(session.id)
+            if subscriptions[uri]?.isEmpty == true { subscriptions[uri] = nil }
         }
     }
 

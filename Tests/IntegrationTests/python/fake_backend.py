@@ -181,7 +181,10 @@ def main():
             uri = message["params"]["uri"]
             result(id_, {"contents": [{"uri": uri, "text": "content of %s" % uri}]})
         elif method in ("resources/subscribe", "resources/unsubscribe"):
-            result(id_, {})
+            if "deny" in message["params"]["uri"]:
+                send({"jsonrpc": "2.0", "id": id_, "error": {"code": -32602, "message": "no subscriptions to %s" % message["params"]["uri"]}})
+            else:
+                result(id_, {})
         elif method == "tools/call":
             threading.Thread(target=call, args=(id_, message.get("params") or {}), daemon=True).start()
         elif method == "ping":
