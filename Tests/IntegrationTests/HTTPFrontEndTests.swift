@@ -189,9 +189,10 @@ struct HTTPFrontEndTests {
         #expect(try await http.send("POST", endpoint, headers: ["Content-Type": "application/json"], body: Self.initialize).status == 202)
         #expect(try await http.send("POST", endpoint, headers: ["Content-Type": "application/json"], body: #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).status == 202)
 
-        // Another client makes the backend broadcast far more log messages than the stalled one can take.
+        // Another client makes the backend broadcast far more log messages (12.5 MB) than the stalled
+        // one can take, more than socket buffers hold, so its queue must grow past the bound.
         let session = try await http.initialize()
-        let spam = try await http.post(#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"f__spam","arguments":{"count":3000,"size":2000}}}"#, session: session)
+        let spam = try await http.post(#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"f__spam","arguments":{"count":5000,"size":2500}}}"#, session: session)
         #expect(spam.status == 200)
         _ = try waitFor("the stalled client to be evicted", timeout: 30) { http.host.stderr.contains("evicting a session") ? true : nil }
         let echo = try await http.post(#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"f__echo","arguments":{"text":"unaffected"}}}"#, session: session)
