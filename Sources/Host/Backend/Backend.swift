@@ -264,14 +264,6 @@ public final class Backend: Sendable {
         return await waiter.value()
     }
 
-    /// Sends one of the host's own requests to the live backend, starting it if needed.
-    func request(method: String, params: [UInt8]?) async -> Result<Envelope, BackendError> {
-        switch await ready() {
-        case .success(let live): return await request(on: live.link, method: method, params: params)
-        case .failure(let error): return .failure(error)
-        }
-    }
-
     /// Forwards a client's request: a fresh backend id, the item name rewritten if asked, the
     /// progress token made host-unique; every other byte as the client sent it.
     func forward(_ envelope: Envelope, from session: ClientSession, rename: (range: Range<Int>, name: String)?) async {

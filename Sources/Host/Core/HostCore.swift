@@ -247,10 +247,7 @@ public final class HostCore: Sendable {
     /// The backend and backend-side name behind an exposed name: the catalog first (it knows
     /// shortened names), then the router; if neither knows it, the lists are loaded once more.
     func resolve(_ kind: ItemKind, method: String, name: String) async -> Result<(Backend, String), RoutingFailure> {
-        if let hit = resolveNow(kind, method: method, name: name) { return .success(hit) }
-        if case .reject(let message) = router.route(method: method, kind: kind, name: name) {
-            return .failure(RoutingFailure(message: message))
-        }
+        if let decided = resolveNow(kind, method: method, name: name) { return decided }
         // Perhaps a shortened name from a list this host has not loaded yet.
         await withTaskGroup(of: Void.self) { group in
             for backend in backends.values where catalog.items(kind, of: backend.name) == nil {
@@ -263,16 +260,19 @@ public final class HostCore: Sendable {
         return .failure(RoutingFailure(message: "Unknown \(kind.noun) '\(name)': no configured server provides it (servers: \(order.isEmpty ? "none" : order.joined(separator: ", ")))"))
     }
 
-    /// The catalog's answer, else the router's, without loading anything.
-    func resolveNow(_ kind: ItemKind, method: String, name: String) -> (Backend, String)? {
+    /// The catalog's answer, else the router's, without loading anything; nil when neither knows.
+    func resolveNow(_ kind: ItemKind, method: String, name: String) -> Result<(Backend, String), RoutingFailure>? {
         if let hit = catalog.lookup(kind, exposed: name), let backend = backends[hit.backend] {
-            return (backend, hit.name)
+            return .success((backend, hit.name))
         }
-        if case .forward(let backendName, let original) = router.route(method: method, kind: kind, name: name),
-           let backend = backends[backendName] {
-            return (backend, original)
+        switch router.route(method: method, kind: kind, name: name) {
+        case .forward(let backendName, let original):
+            return backends[backendName].map { .success(($0, original)) }
+        case .reject(let message):
+            return .failure(RoutingFailure(message: message))
+        case .noOpinion:
+            return nil
         }
-        return nil
     }
 
     /// tools/call and prompts/get: route by `params.name`, rename it for the backend.
@@ -283,7 +283,7 @@ public final class HostCore: Sendable {
             return
         }
         // Fast path: a known name on a ready backend is forwarded on this thread, with no task.
-        if let (backend, original) = resolveNow(kind, method: method, name: name), let live = backend.liveNow {
+        if case .success(let (backend, original))? = resolveNow(kind, method: method, name: name), let live = backend.liveNow {
             backend.forwardNow(envelope, from: session, rename: original == name ? nil : (nameMember.value, original), on: live)
             return
         }

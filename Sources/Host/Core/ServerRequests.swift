@@ -51,8 +51,6 @@ final class ServerRequests: Sendable {
         take { $0.session == session }
     }
 
-    var count: Int { routes.withLock { $0.count } }
-
     private func take(where predicate: (Route) -> Bool) -> [(id: String, route: Route)] {
         routes.withLock { routes in
             let matching = routes.filter { predicate($0.value) }.map { (id: $0.key, route: $0.value) }

@@ -37,11 +37,6 @@ public enum HostPaths {
         [parent(of: executableDirectory) + "/lib/mcp-host/plugins", home + "/.config/mcp-host/plugins.d"]
     }
 
-    public static func isDirectory(_ path: String) -> Bool {
-        var st = stat()
-        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-    }
-
     public static func isFile(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG

@@ -20,7 +20,6 @@ public final class HTTPFrontEnd: Sendable {
     let security: HTTPSecurity
     let metrics: HostMetrics
     private let shutdown = OneShot<Void>()
-    private let boundPort = OneShot<Int>()
 
     public init(core: HostCore, options: HTTPOptions, metrics: HostMetrics, logger: Logger) {
         self.core = core
@@ -49,9 +48,8 @@ public final class HTTPFrontEnd: Sendable {
                 KeepAliveHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: .init()))
             },
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "mcp-host"),
-            onServerRunning: { [boundPort, logger] channel in
+            onServerRunning: { [logger] channel in
                 let port = channel.localAddress?.port ?? 0
-                boundPort.resolve(port)
                 logger.info("serving MCP over HTTP", metadata: ["streamable": "http://\(channel.localAddress?.ipAddress ?? "?"):\(port)/mcp",
                                                                  "sse": "http://\(channel.localAddress?.ipAddress ?? "?"):\(port)/sse"])
             },
@@ -85,9 +83,6 @@ public final class HTTPFrontEnd: Sendable {
         _ = await stopper.value
         sweeper.cancel()
     }
-
-    /// The port actually bound (useful with port 0), once the server listens.
-    public func listeningPort() async -> Int { await boundPort.value() }
 }
 
 /// Hummingbird's HTTP/1.1 channel with TCP keepalive on every accepted socket: a client that

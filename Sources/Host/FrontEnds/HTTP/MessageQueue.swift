@@ -89,6 +89,5 @@ final class MessageQueue: Sendable {
 
     /// Since when the queue has been over its limit (nil when it is not).
     var overSince: UInt64? { state.withLock { $0.overSince } }
-    var isClosed: Bool { state.withLock { $0.closed } }
     var count: Int { state.withLock { $0.count } }
 }
