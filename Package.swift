@@ -33,12 +33,16 @@ let package = Package(
 
         // Blocking line I/O on dedicated threads, shared by the host's stdio front-end and the
         // stdio transport plugin (linked statically into each).
-        .target(name: "LineIO", path: "Sources/LineIO"),
+        .target(name: "LineIO", dependencies: ["Locking"], path: "Sources/LineIO"),
+        // A pthread-based lock that ThreadSanitizer understands (Synchronization.Mutex is a futex
+        // it cannot see); used by the host and the bundled plugins.
+        .target(name: "Locking", path: "Sources/Locking"),
         .target(
             name: "Host",
             dependencies: [
                 "PluginAPI",
                 "LineIO",
+                "Locking",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -61,7 +65,7 @@ let package = Package(
         .executableTarget(name: "Supervisor", path: "Sources/Supervisor"),
 
         .target(name: "PosixSupport", path: "Sources/Plugins/PosixSupport"),
-        .target(name: "StdioTransport", dependencies: ["PluginAPI", "PosixSupport", "LineIO"], path: "Sources/Plugins/StdioTransport",
+        .target(name: "StdioTransport", dependencies: ["PluginAPI", "PosixSupport", "LineIO", "Locking"], path: "Sources/Plugins/StdioTransport",
                 linkerSettings: pluginLinkerSettings),
         .target(name: "NamespaceRouter", dependencies: ["PluginAPI"], path: "Sources/Plugins/NamespaceRouter",
                 linkerSettings: pluginLinkerSettings),

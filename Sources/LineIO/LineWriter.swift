@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Locking
 import Dispatch
 import Synchronization
 
@@ -34,11 +35,11 @@ public final class LineWriter: Sendable {
     public let messageLimit: Int
     public let byteLimit: Int
     private let fd: Int32
-    private let queue = Mutex(Queue())
+    private let queue = Locked(Queue())
     private let wake = DispatchSemaphore(value: 0)
     private let onWritable: @Sendable () -> Void
     private let onBroken: @Sendable () -> Void
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = Locked<pthread_t?>(nil)
 
     public init(fd: Int32, messageLimit: Int = 4096, byteLimit: Int = 64 << 20,
                 onWritable: @escaping @Sendable () -> Void = {}, onBroken: @escaping @Sendable () -> Void = {}) {

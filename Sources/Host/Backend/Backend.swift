@@ -1,21 +1,8 @@
+import Locking
 import Logging
 import LineIO
 import PluginAPI
 import Synchronization
-
-/// Settings of the core that users can change.
-public struct HostOptions: Sendable {
-    /// Upper bound of every forwarded request, in seconds (`--request-timeout`).
-    public var requestTimeout: Double = 120
-    /// How long a list waits for one backend before answering without it, in seconds.
-    public var listTimeout: Double = 15
-    /// Grace for a backend's shutdown (close stdin, then SIGTERM, then SIGKILL), in milliseconds.
-    public var shutdownGraceMs: UInt32 = 3000
-    /// First and largest delay before a backend that failed to start is tried again, in seconds.
-    public var startBackoff: (initial: Double, maximum: Double) = (30, 300)
-
-    public init() {}
-}
 
 /// One configured backend: started lazily and once, shared by every client through the
 /// multiplexer (`PendingTable`), restarted on the next use after it exits.
@@ -83,11 +70,11 @@ public final class Backend: Sendable {
     let sessions: SessionRegistry
     let catalog: Catalog
     let serverRequests: ServerRequests
-    private let control = Mutex(Control())
-    let mux = Mutex(PendingTable<Waiter>())
+    private let control = Locked(Control())
+    let mux = Locked(PendingTable<Waiter>())
     /// Resource URI -> the sessions subscribed to it. The backend itself is subscribed once per URI,
     /// on the first subscriber, and unsubscribed after the last.
-    private let subscriptions = Mutex<[String: Set<UInt64>]>([:])
+    private let subscriptions = Locked<[String: Set<UInt64>]>([:])
 
     init(config: ServerConfig, registry: PluginRegistry, options: HostOptions, logger: Logger,
          sessions: SessionRegistry, catalog: Catalog, serverRequests: ServerRequests) {
@@ -115,6 +102,9 @@ public final class Backend: Sendable {
     }
 
     public var inFlight: Int { mux.withLock { $0.count } }
+
+    /// (URI, session) subscription pairs held on this backend.
+    public var subscriptionCount: Int { subscriptions.withLock { $0.values.reduce(0) { $0 + $1.count } } }
 
     // MARK: - Start-up
 

@@ -1,3 +1,4 @@
+import Locking
 import Logging
 import PluginAPI
 import Synchronization
@@ -22,7 +23,7 @@ final class BackendConnection: @unchecked Sendable {
     let logger: Logger
     fileprivate let onMessage: @Sendable ([UInt8]) -> Void
     fileprivate let onEvent: @Sendable (ConnectionEvent) -> Void
-    private let handle = Mutex<ConnectionHandle?>(nil)
+    private let handle = Locked<ConnectionHandle?>(nil)
     private var selfReference: Unmanaged<BackendConnection>?
 
     init(transport: TransportPlugin, logger: Logger,

@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 
 /// One connected client (a stdio peer, an HTTP session, or the host's own one-shot commands).
@@ -19,7 +20,7 @@ public final class ClientSession: Sendable {
     private let sink: @Sendable ([UInt8]) -> Void
     /// Whether a request sent now would reach the client (an HTTP client needs an open stream).
     let canReceiveRequests: @Sendable () -> Bool
-    public let state = Mutex(State())
+    public let state = Locked(State())
     /// Requests accepted from this client and not answered yet.
     private let outstandingCount = Atomic<Int>(0)
 
@@ -51,7 +52,7 @@ public final class ClientSession: Sendable {
 
 /// The live sessions, for broadcasts (list changes, log messages).
 final class SessionRegistry: Sendable {
-    private let sessions = Mutex<[UInt64: ClientSession]>([:])
+    private let sessions = Locked<[UInt64: ClientSession]>([:])
     private let nextID = Atomic<UInt64>(1)
 
     func open(label: String, sink: @escaping @Sendable ([UInt8]) -> Void,

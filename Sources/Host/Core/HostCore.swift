@@ -1,3 +1,4 @@
+import Locking
 import Logging
 import Synchronization
 
@@ -22,9 +23,9 @@ public final class HostCore: Sendable {
     let catalog = Catalog()
     let sessions = SessionRegistry()
     let serverRequests = ServerRequests()
-    private let sweeper = Mutex<Task<Void, Never>?>(nil)
+    private let sweeper = Locked<Task<Void, Never>?>(nil)
     /// Kinds whose list went out without a slow backend; that backend's arrival triggers list_changed.
-    private let owedListChanged = Mutex<Set<String>>([])
+    private let owedListChanged = Locked<Set<String>>([])
 
     public init(config: HostConfig, registry: PluginRegistry, router: Router, options: HostOptions, logger: Logger) {
         self.options = options
@@ -69,6 +70,28 @@ public final class HostCore: Sendable {
     }
 
     public var backendNames: [String] { order }
+
+    /// What the host holds in flight right now (for `/metrics` gauges and the soak tests, which
+    /// check that it all drains to zero).
+    public struct InFlightState: Sendable, Equatable {
+        /// Backend name -> requests in flight there (clients' and the host's own, such as lists),
+        /// including requests still being routed or waiting for the backend to start.
+        public var requests: [String: Int]
+        /// Requests backends sent to clients (sampling, elicitation, roots) awaiting an answer.
+        public var awaitingClient: Int
+        /// Backend name -> (resource URI, client session) subscription pairs held there.
+        public var subscriptions: [String: Int]
+        /// Open client sessions (every front-end, the host's own one-shot client included).
+        public var sessions: Int
+    }
+
+    public func inFlightState() -> InFlightState {
+        InFlightState(
+            requests: backends.mapValues(\.inFlight),
+            awaitingClient: serverRequests.count,
+            subscriptions: backends.mapValues(\.subscriptionCount),
+            sessions: sessions.count)
+    }
     public func backend(named name: String) -> Backend? { backends[name] }
 
     // MARK: - Sessions

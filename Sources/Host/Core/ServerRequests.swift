@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 
 /// Requests a backend sent to a client (sampling, elicitation, roots), in flight at that client.
@@ -15,8 +16,11 @@ final class ServerRequests: Sendable {
         let method: String
     }
 
-    private let routes = Mutex<[String: Route]>([:])
+    private let routes = Locked<[String: Route]>([:])
     private let counter = Atomic<UInt64>(1)
+
+    /// Requests awaiting a client's answer.
+    var count: Int { routes.withLock { $0.count } }
 
     /// Records a forwarded request and returns the id to use toward the client.
     func add(_ route: Route) -> String {

@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 
 /// A client inside the host process, for the one-shot commands (`mcp-host tools`, `mcp-host call`):
@@ -5,12 +6,12 @@ import Synchronization
 public final class InProcessClient: Sendable {
     private let core: HostCore
     private final class Waiters: Sendable {
-        let byID = Mutex<[String: OneShot<Envelope>]>([:])
+        let byID = Locked<[String: OneShot<Envelope>]>([:])
     }
 
     private let pending = Waiters()
     private let nextID = Atomic<Int>(1)
-    private let sessionBox = Mutex<ClientSession?>(nil)
+    private let sessionBox = Locked<ClientSession?>(nil)
 
     public init(core: HostCore) {
         self.core = core

@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 
 /// The aggregated catalog: for each kind and backend, the items as clients see them (already
@@ -27,7 +28,7 @@ public final class Catalog: Sendable {
         var stale: Set<Key> = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init() {}
 

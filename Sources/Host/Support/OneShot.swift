@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 
 /// A value that is set once and awaited by any number of tasks. The first `resolve` wins; later
@@ -9,7 +10,7 @@ public final class OneShot<Value: Sendable>: Sendable {
         var timer: Task<Void, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init() {}
 

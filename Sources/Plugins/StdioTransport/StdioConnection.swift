@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Locking
 import Dispatch
 import LineIO
 import PluginAPI
@@ -27,10 +28,10 @@ final class StdioConnection: @unchecked Sendable {
     private let process: SpawnedProcess
     private let graceMs: Int
     private let exited = DispatchSemaphore(value: 0)
-    private let callbackLock = Mutex(false) // true once a terminal event was sent
+    private let callbackLock = Locked(false) // true once a terminal event was sent
     private let closeRequested = Atomic<Bool>(false)
-    private let stderrTail = Mutex<[String]>([])
-    private let threads = Mutex<[pthread_t]>([])
+    private let stderrTail = Locked<[String]>([])
+    private let threads = Locked<[pthread_t]>([])
     /// Send queue: 4096 messages or 64 MiB; beyond that `send` answers MCPH_E_AGAIN and a
     /// WRITABLE event follows once the queue drained.
     private let writer: LineWriter

@@ -1,3 +1,4 @@
+import Locking
 import NIOCore
 import Synchronization
 
@@ -37,11 +38,11 @@ final class HTTPSession: Sendable {
     let kind: Kind
     /// The session's own stream: the GET stream (streamable) or the whole session (legacy).
     let queue: MessageQueue
-    private let exchanges = Mutex(Exchanges())
+    private let exchanges = Locked(Exchanges())
     private let lastActive = Atomic<UInt64>(MonotonicClock.nanoseconds())
     private let lastPing = Atomic<UInt64>(MonotonicClock.nanoseconds())
-    private let stream = Mutex<StreamHandle?>(nil)
-    private let clientBox = Mutex<ClientSession?>(nil)
+    private let stream = Locked<StreamHandle?>(nil)
+    private let clientBox = Locked<ClientSession?>(nil)
 
     init(id: String, kind: Kind, queueLimit: Int) {
         self.id = id

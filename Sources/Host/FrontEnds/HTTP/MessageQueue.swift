@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 
 /// A bounded queue of outgoing messages for one SSE stream: producers (the core, on any thread)
@@ -18,7 +19,7 @@ final class MessageQueue: Sendable {
     }
 
     let limit: Int
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(limit: Int) { self.limit = limit }
 

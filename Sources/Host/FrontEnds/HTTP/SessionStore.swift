@@ -1,3 +1,4 @@
+import Locking
 import Logging
 import Metrics
 import Synchronization
@@ -5,7 +6,7 @@ import Synchronization
 /// The HTTP sessions: creation with secure random ids, lookup, end, idle expiry and eviction of
 /// sessions whose client stopped reading.
 final class SessionStore: Sendable {
-    private let sessions = Mutex<[String: HTTPSession]>([:])
+    private let sessions = Locked<[String: HTTPSession]>([:])
     private let core: HostCore
     private let options: HTTPOptions
     private let logger: Logger
