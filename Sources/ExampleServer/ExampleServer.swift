@@ -30,7 +30,7 @@ struct ExampleServer {
                 let a = params.arguments?["a"].flatMap { $0.doubleValue ?? $0.intValue.map(Double.init) } ?? 0
                 let b = params.arguments?["b"].flatMap { $0.doubleValue ?? $0.intValue.map(Double.init) } ?? 0
                 let sum = a + b
-                return .init(content: [.text(text: sum == sum.rounded() ? String(Int(sum)) : String(sum), annotations: nil, _meta: nil)], isError: false)
+                return .init(content: [.text(text: sum == sum.rounded() && abs(sum) < 1e15 ? String(Int(sum)) : String(sum), annotations: nil, _meta: nil)], isError: false)
             case "sleep":
                 let ms = params.arguments?["ms"]?.intValue ?? 100
                 try await Task.sleep(for: .milliseconds(ms))

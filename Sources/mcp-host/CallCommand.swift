@@ -27,6 +27,7 @@ struct CallCommand: AsyncParsableCommand {
         let response = await client.request("tools/call", params: params)
         client.close()
         await core.shutdown()
+        await core.registry.shutdown(logger: logger)
 
         let object = (try? JSONSerialization.jsonObject(with: Data(response.bytes))) as? [String: Any] ?? [:]
         if let error = object["error"] as? [String: Any] {

@@ -27,12 +27,19 @@ struct CoreOptions: ParsableArguments {
     var configDirectory: String?
 
     @Option(name: .customLong("request-timeout"), help: ArgumentHelp(
-        "Upper bound of every request, in seconds. Default: $MCP_HOST_REQUEST_TIMEOUT, else 120.", valueName: "seconds"))
-    var requestTimeout: Double?
+        "Upper bound of every request: a duration such as 90s or 2m (a bare number is seconds), 1ms to 1d. Default: $MCP_HOST_REQUEST_TIMEOUT, else 120s.",
+        valueName: "duration"))
+    var requestTimeout: String?
 
     @Option(name: .customLong("list-timeout"), help: ArgumentHelp(
-        "How long a list waits for one backend before answering without it, in seconds.", valueName: "seconds"))
-    var listTimeout: Double = 15
+        "How long a list waits for one backend before answering without it: a duration, 1ms to 1d (capped at the request timeout). Default: 15s.",
+        valueName: "duration"))
+    var listTimeout: String?
+
+    @Option(name: .customLong("max-client-requests"), help: ArgumentHelp(
+        "Most requests one client may have in flight on one backend; past it the client gets an error. 1 to 1000000. Default: $MCP_HOST_MAX_CLIENT_REQUESTS, else 256.",
+        valueName: "n"))
+    var maxClientRequests: String?
 
     @Option(name: .customLong("router"), help: ArgumentHelp("Id of the router plugin to use. Default: mcph.namespace if loaded, else the first router loaded.", valueName: "id"))
     var routerID: String?
@@ -40,10 +47,51 @@ struct CoreOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Default: $MCP_HOST_LOG_LEVEL, else info (warning for one-shot commands).")
     var logLevel: String?
 
+    /// Checks every number given on the command line or in the environment before anything starts,
+    /// so a bad value is a usage error (exit 64) naming the option and its range.
+    func validate() throws {
+        _ = try hostOptions(environment: ProcessInfo.processInfo.environment)
+        _ = try Self.logLevel(flag: logLevel, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// The core's settings from the flags, else the environment, else the defaults; each checked.
+    func hostOptions(environment: [String: String]) throws -> HostOptions {
+        var options = HostOptions()
+        do {
+            if let text = requestTimeout {
+                options.requestTimeout = try SettingCheck.duration(text, setting: "--request-timeout", range: HostOptions.Limits.requestTimeout)
+            } else if let text = environment["MCP_HOST_REQUEST_TIMEOUT"] {
+                options.requestTimeout = try SettingCheck.duration(text, setting: "MCP_HOST_REQUEST_TIMEOUT", range: HostOptions.Limits.requestTimeout)
+            }
+            if let text = listTimeout {
+                options.listTimeout = try SettingCheck.duration(text, setting: "--list-timeout", range: HostOptions.Limits.listTimeout)
+            }
+            options.listTimeout = min(options.listTimeout, options.requestTimeout)
+            if let text = maxClientRequests {
+                options.maxInFlightPerClient = try SettingCheck.integer(text, setting: "--max-client-requests", range: HostOptions.Limits.maxInFlightPerClient)
+            } else if let text = environment["MCP_HOST_MAX_CLIENT_REQUESTS"] {
+                options.maxInFlightPerClient = try SettingCheck.integer(text, setting: "MCP_HOST_MAX_CLIENT_REQUESTS", range: HostOptions.Limits.maxInFlightPerClient)
+            }
+        } catch {
+            throw ValidationError(error.description)
+        }
+        return options
+    }
+
+    /// The log level from `--log-level`, else `$MCP_HOST_LOG_LEVEL`; nil when neither is given.
+    static func logLevel(flag: String?, environment: [String: String]) throws -> Logger.Level? {
+        let (setting, text) = flag.map { ("--log-level", $0) } ?? ("MCP_HOST_LOG_LEVEL", environment["MCP_HOST_LOG_LEVEL"] ?? "")
+        if text.isEmpty && flag == nil { return nil }
+        guard let level = Logger.Level(rawValue: text.lowercased()) else {
+            throw ValidationError("\(setting): '\(text)' is not a log level; give trace, debug, info, notice, warning, error or critical")
+        }
+        return level
+    }
+
     /// Sets up logging to stderr; stdout stays for protocol or command output.
     func bootstrapLogging(defaultLevel: Logger.Level) -> Logger {
-        let text = logLevel ?? ProcessInfo.processInfo.environment["MCP_HOST_LOG_LEVEL"]
-        let level = text.flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
+        // validate() has refused an unknown level, so nil here means "not given".
+        let level = (try? Self.logLevel(flag: logLevel, environment: ProcessInfo.processInfo.environment)) ?? defaultLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -78,12 +126,7 @@ struct CoreOptions: ParsableArguments {
             logger.error("server '\(server.name)' (\(server.source)) needs transport '\(server.transport)', which no loaded plugin provides; its requests will fail until it is installed")
         }
 
-        var options = HostOptions()
-        if let timeout = requestTimeout ?? environment["MCP_HOST_REQUEST_TIMEOUT"].flatMap(Double.init) {
-            guard timeout > 0 else { throw ValidationError("--request-timeout must be positive") }
-            options.requestTimeout = timeout
-        }
-        options.listTimeout = min(listTimeout, options.requestTimeout)
+        let options = try hostOptions(environment: environment)
 
         let router: RouterPlugin?
         if let routerID {

@@ -26,5 +26,6 @@ struct PluginsCommand: ParsableCommand {
         for rejection in registry.rejected {
             print("rejected \(rejection.path): \(rejection.reason)")
         }
+        registry.endIdlePlugins()
     }
 }

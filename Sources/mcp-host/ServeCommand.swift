@@ -26,20 +26,51 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("allow-origin"), help: ArgumentHelp("An Origin allowed besides loopback ones (repeatable), e.g. https://app.example.", valueName: "origin"))
     var allowedOrigins: [String] = []
 
-    @Option(name: .customLong("max-body-bytes"), help: "Largest accepted HTTP request body (larger: 413).")
-    var maxBodyBytes = 4 << 20
+    @Option(name: .customLong("max-body-bytes"), help: ArgumentHelp(
+        "Largest accepted HTTP request body in bytes (larger: 413), 1024 to 1073741824. Default: 4194304.", valueName: "bytes"))
+    var maxBodyBytes: String?
 
-    @Option(name: .customLong("session-timeout"), help: ArgumentHelp("Idle HTTP sessions expire after this many seconds.", valueName: "seconds"))
-    var sessionTimeout: Double = 1800
+    @Option(name: .customLong("session-timeout"), help: ArgumentHelp(
+        "Idle HTTP sessions expire after this duration (e.g. 30m; a bare number is seconds), 1s to 30d. Default: 30m.", valueName: "duration"))
+    var sessionTimeout: String?
 
-    @Option(name: .customLong("shutdown-timeout"), help: ArgumentHelp("On SIGTERM, how long in-flight HTTP requests may still take.", valueName: "seconds"))
-    var shutdownTimeout: Double = 10
+    @Option(name: .customLong("shutdown-timeout"), help: ArgumentHelp(
+        "On SIGTERM, how long in-flight HTTP requests may still take: a duration, 0s to 1h. Default: 10s.", valueName: "duration"))
+    var shutdownTimeout: String?
 
-    @Option(name: .customLong("max-sessions"), help: "Most HTTP sessions at once; past it new ones get 503.")
-    var maxSessions = 1024
+    @Option(name: .customLong("max-sessions"), help: ArgumentHelp(
+        "Most HTTP sessions at once; past it new ones get 503. 1 to 1000000. Default: 1024.", valueName: "n"))
+    var maxSessions: String?
 
     @Option(name: .customLong("replica-id"), help: ArgumentHelp("Prefix of issued session ids, for load balancers routing on it.", valueName: "id"))
     var replicaID: String?
+
+    /// Checks the HTTP numbers before anything starts (a bad one is a usage error, exit 64), also
+    /// when `--http` is absent, so a typo never waits for the day HTTP is switched on.
+    func validate() throws {
+        var http = HTTPOptions()
+        try applyNumbers(to: &http)
+    }
+
+    /// Parses and checks `--max-body-bytes`, `--session-timeout`, `--shutdown-timeout`, `--max-sessions`.
+    private func applyNumbers(to http: inout HTTPOptions) throws {
+        do {
+            if let text = maxBodyBytes {
+                http.maxBodyBytes = try SettingCheck.integer(text, setting: "--max-body-bytes", range: HTTPOptions.Limits.maxBodyBytes)
+            }
+            if let text = sessionTimeout {
+                http.sessionIdleTimeout = try SettingCheck.duration(text, setting: "--session-timeout", range: HTTPOptions.Limits.sessionIdleTimeout)
+            }
+            if let text = shutdownTimeout {
+                http.shutdownTimeout = try SettingCheck.duration(text, setting: "--shutdown-timeout", range: HTTPOptions.Limits.shutdownTimeout)
+            }
+            if let text = maxSessions {
+                http.maxSessions = try SettingCheck.integer(text, setting: "--max-sessions", range: HTTPOptions.Limits.maxSessions)
+            }
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
@@ -59,6 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
             await frontEnd.run() // ends with the core's shutdown
             signals.cancel()
         }
+        await core.registry.shutdown(logger: logger) // plugins' deinit, after every connection is destroyed
         logger.info("mcp-host stopped")
     }
 
@@ -71,11 +103,8 @@ struct ServeCommand: AsyncParsableCommand {
         http.port = port
         http.insecure = insecure
         http.allowedOrigins = Set(allowedOrigins)
-        http.maxBodyBytes = maxBodyBytes
-        http.sessionIdleTimeout = sessionTimeout
-        http.shutdownTimeout = shutdownTimeout
+        try applyNumbers(to: &http)
         http.replicaID = replicaID
-        http.maxSessions = maxSessions
         if let file = authTokenFile {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw ValidationError("--auth-token-file: cannot read \(file)")

@@ -20,6 +20,7 @@ struct ToolsCommand: AsyncParsableCommand {
         let response = await client.request("tools/list", params: nil)
         client.close()
         await core.shutdown()
+        await core.registry.shutdown(logger: logger)
         guard let result = response.member("result"),
               let tools = try? response.scanner.member("tools", inObject: result.value) else {
             throw ValidationError("tools/list failed: \(String(decoding: response.bytes, as: UTF8.self))")

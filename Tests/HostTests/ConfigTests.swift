@@ -67,4 +67,44 @@ import Testing
         #expect(config.problems.count == 2)
         #expect(config.problems.allSatisfy { $0.description.contains("invalid server name") })
     }
+
+    @Test func shutdownGraceTakesADurationOrTheOlderMilliseconds() throws {
+        let dir = try directory(["servers.json": #"""
+            {"mcpServers": {
+              "snake": {"command": "x", "shutdown_grace": "5s"},
+              "number": {"command": "x", "shutdown_grace": 1.5},
+              "camel": {"command": "x", "shutdownGraceMs": 2500},
+              "subst": {"command": "x", "shutdown_grace": "${GRACE:-250ms}"},
+              "none": {"command": "x"}
+            }}
+            """#])
+        let config = try ConfigLoader(environment: [:]).load(file: dir + "/servers.json", directory: nil)
+        #expect(config.problems.isEmpty, "\(config.problems)")
+        let grace = try Dictionary(uniqueKeysWithValues: config.servers.map { ($0.name, try object($0)["shutdownGraceMs"] as? Int) })
+        #expect(grace == ["snake": 5000, "number": 1500, "camel": 2500, "subst": 250, "none": nil])
+        for server in config.servers {
+            #expect(try object(server)["shutdown_grace"] == nil, "the transport gets one spelling: shutdownGraceMs")
+        }
+    }
+
+    @Test(arguments: [
+        (#""shutdown_grace": "nan""#, #""shutdown_grace": 'nan' is not a number"#),
+        (#""shutdown_grace": "-1s""#, #""shutdown_grace": '-1s' is negative"#),
+        (#""shutdown_grace": "1e30""#, #""shutdown_grace": '1e30' is too long; give a duration from 0s to 10m"#),
+        (#""shutdown_grace": "11m""#, #""shutdown_grace": '11m' is too long"#),
+        (#""shutdown_grace": true"#, #""shutdown_grace": must be a string such as "30s" or a number of seconds, not true/false"#),
+        (#""shutdown_grace": "soon""#, #""shutdown_grace": 'soon' is not a duration"#),
+        (#""shutdownGraceMs": 1e30"#, #""shutdownGraceMs": 1e+30 is out of range; give a whole number from 0 to 600000"#),
+        (#""shutdownGraceMs": -5"#, #""shutdownGraceMs": -5 is too small"#),
+        (#""shutdownGraceMs": 2.5"#, #""shutdownGraceMs": 2.5 is not a whole number"#),
+        (#""shutdownGraceMs": "3000""#, #""shutdownGraceMs": must be a whole number from 0 to 600000, not a string"#),
+        (#""shutdownGraceMs": 3000, "shutdown_grace": "3s""#, #""shutdown_grace": given together with "shutdownGraceMs""#),
+    ])
+    func aBadShutdownGraceDisablesTheServerWithItsRange(entry: String, message: String) throws {
+        let dir = try directory(["servers.json": #"{"mcpServers": {"good": {"command": "ok"}, "bad": {"command": "x", "# + entry + "}}}"])
+        let config = try ConfigLoader(environment: [:]).load(file: dir + "/servers.json", directory: nil)
+        #expect(config.servers.map(\.name) == ["good"])
+        let problem = try #require(config.problems.first).description
+        #expect(problem.contains("server 'bad': " + message), "\(problem)")
+    }
 }

@@ -137,6 +137,33 @@ struct HTTPFrontEndTests {
         try http.host.waitForExit()
     }
 
+    /// A second request with the id of one in flight is answered at once with -32600; the first
+    /// keeps its answer (before: the second took over the first's answer path and the first hung).
+    @Test func aDuplicateIDInFlightIsAnsweredAtOnceAndTheFirstIsUnharmed() async throws {
+        let dir = try Paths.temporaryDirectory()
+        let http = try HTTPHost(config: try writeConfig(["f": fakeServer(name: "f")], in: dir), extra: ["--request-timeout", "10"])
+        let session = try await http.initialize()
+        let first = Task {
+            try await http.post(#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"f__slow","arguments":{"ms":1500,"tag":"first"}}}"#, session: session)
+        }
+        try await Task.sleep(for: .milliseconds(400))
+        let started = Date()
+        let duplicate = try await http.post(#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"f__echo","arguments":{"text":"second"}}}"#, session: session)
+        let error = duplicate.json?["error"] as? [String: Any]
+        #expect(error?["code"] as? Int == -32600, "\(duplicate.status) \(duplicate.body)")
+        #expect(((error?["message"] as? String) ?? "").contains("id 5 is already in use by a request in flight in this session"))
+        #expect(duplicate.json?["id"] as? Int == 5)
+        #expect(Date().timeIntervalSince(started) < 1, "answered at once, not after the first")
+        let answer = try await first.value
+        let text = ((answer.json?["result"] as? [String: Any])?["content"] as? [[String: Any]])?.first?["text"] as? String
+        #expect(text == "slow first", "\(answer.status) \(answer.body)")
+        // Once answered, the id may be used again.
+        let again = try await http.post(#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"f__echo","arguments":{"text":"again"}}}"#, session: session)
+        #expect(again.body.contains("again"))
+        http.host.process.terminate()
+        try http.host.waitForExit()
+    }
+
     @Test func aBackendIsSubscribedOnceForManyClients() async throws {
         let dir = try Paths.temporaryDirectory()
         let log = dir + "/f.log"

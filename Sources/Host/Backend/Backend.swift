@@ -70,6 +70,7 @@ public final class Backend: Sendable {
     let sessions: SessionRegistry
     let catalog: Catalog
     let serverRequests: ServerRequests
+    let routing: RoutingTable
     private let control = Locked(Control())
     let mux = Locked(PendingTable<Waiter>())
     /// Resource URI -> the sessions subscribed to it. The backend itself is subscribed once per URI,
@@ -77,7 +78,7 @@ public final class Backend: Sendable {
     private let subscriptions = Locked<[String: Set<UInt64>]>([:])
 
     init(config: ServerConfig, registry: PluginRegistry, options: HostOptions, logger: Logger,
-         sessions: SessionRegistry, catalog: Catalog, serverRequests: ServerRequests) {
+         sessions: SessionRegistry, catalog: Catalog, serverRequests: ServerRequests, routing: RoutingTable) {
         self.config = config
         self.registry = registry
         self.options = options
@@ -87,6 +88,7 @@ public final class Backend: Sendable {
         self.sessions = sessions
         self.catalog = catalog
         self.serverRequests = serverRequests
+        self.routing = routing
     }
 
     /// A short state name for status output.
@@ -118,7 +120,8 @@ public final class Backend: Sendable {
             case .ready(let live): return .live(live)
             case .starting(let task): return .wait(task)
             case .backingOff(let until, let reason) where now < until:
-                return .fail(.backingOff(backend: name, reason: reason, retryInSeconds: Int((until - now) / 1_000_000_000) + 1))
+                return .fail(.backingOff(backend: name, reason: reason,
+                                         retryInSeconds: MonotonicClock.wholeSecondsRoundedUp(nanoseconds: MonotonicClock.remaining(until: until, now: now))))
             case .stopped, .backingOff:
                 let task = Task { await self.start() }
                 control.state = .starting(task)
@@ -142,16 +145,22 @@ public final class Backend: Sendable {
     }
 
     private func start() async -> Result<Live, BackendError> {
-        let result = await connectAndInitialize()
+        var result = await connectAndInitialize()
         control.withLock { control in
             switch result {
+            case .success(let live) where control.link !== live.link:
+                // The connection ended between the initialize answer and here (connectionEnded
+                // cleared `link` but saw no `.ready` to reset): never mark a dead link ready. Not a
+                // failed start (the handshake worked), so the next use starts it again at once.
+                control.state = .stopped
+                result = .failure(.exited(backend: name, detail: "exited right after its start"))
             case .success(let live):
                 control.failures = 0
                 control.state = control.shuttingDown ? .stopped : .ready(live)
             case .failure(let error):
-                control.failures += 1
+                control.failures = min(control.failures + 1, 64)
                 let delay = min(options.startBackoff.initial * Double(1 << min(control.failures - 1, 16)), options.startBackoff.maximum)
-                control.state = .backingOff(until: MonotonicClock.nanoseconds() + UInt64(delay * 1e9), reason: error.description)
+                control.state = .backingOff(until: MonotonicClock.deadline(after: delay, from: MonotonicClock.nanoseconds()), reason: error.description)
             }
         }
         switch result {
@@ -221,7 +230,7 @@ public final class Backend: Sendable {
                 serverInfo = response.scanner.string(at: info.value) ?? name
             }
         }
-        _ = link.connection.send(JSONRPC.notification(method: "notifications/initialized", params: nil))
+        _ = link.connection.sendControl(JSONRPC.notification(method: "notifications/initialized", params: nil))
         link.handshakeDone.store(true, ordering: .releasing)
         if canSubscribe {
             // A restarted backend has forgotten the subscriptions its clients still hold.
@@ -243,7 +252,7 @@ public final class Backend: Sendable {
     /// Sends one of the host's own requests (initialize, lists) and waits for its response.
     func request(on link: Link, method: String, params: [UInt8]?) async -> Result<Envelope, BackendError> {
         let waiter = OneShot<Result<Envelope, BackendError>>()
-        let deadline = MonotonicClock.nanoseconds() + UInt64(options.requestTimeout * 1e9)
+        let deadline = MonotonicClock.deadline(after: options.requestTimeout, from: MonotonicClock.nanoseconds())
         let id = mux.withLock {
             $0.register(.init(waiter: .host(waiter), session: 0, clientID: [], progressToken: nil, deadline: deadline, method: method))
         }
@@ -256,14 +265,20 @@ public final class Backend: Sendable {
 
     /// Forwards a client's request: a fresh backend id, the item name rewritten if asked, the
     /// progress token made host-unique; every other byte as the client sent it.
-    func forward(_ envelope: Envelope, from session: ClientSession, rename: (range: Range<Int>, name: String)?) async {
-        guard envelope.id != nil, let method = envelope.method else { return }
-        // The deadline covers the whole request, a cold start of the backend included.
-        let deadline = MonotonicClock.nanoseconds() + UInt64(options.requestTimeout * 1e9)
-        switch await ready(within: options.requestTimeout, method: method) {
+    /// The ticket's deadline covers the whole request: routing, list loading and a cold start of
+    /// the backend included. A request the client cancelled meanwhile is dropped unanswered.
+    func forward(_ envelope: Envelope, from session: ClientSession, rename: (range: Range<Int>, name: String)?,
+                 ticket: RoutingTable.Ticket) async {
+        guard envelope.id != nil, let method = envelope.method else {
+            routing.finish(ticket)
+            return
+        }
+        let left = MonotonicClock.seconds(nanoseconds: MonotonicClock.remaining(until: ticket.deadline, now: MonotonicClock.nanoseconds()))
+        switch await ready(within: left, method: method) {
         case .success(let live):
-            send(envelope, from: session, rename: rename, on: live, deadline: deadline)
+            send(envelope, from: session, rename: rename, on: live, deadline: ticket.deadline, ticket: ticket)
         case .failure(let error):
+            if routing.finish(ticket) { session.dropped(); return }
             session.reply(JSONRPC.error(id: envelope.idBytes, code: error.code, message: error.description))
         }
     }
@@ -279,15 +294,34 @@ public final class Backend: Sendable {
     /// Forwards a client's request to a ready backend without awaiting anything: the fast path.
     func forwardNow(_ envelope: Envelope, from session: ClientSession, rename: (range: Range<Int>, name: String)?, on live: Live) {
         send(envelope, from: session, rename: rename, on: live,
-             deadline: MonotonicClock.nanoseconds() + UInt64(options.requestTimeout * 1e9))
+             deadline: MonotonicClock.deadline(after: options.requestTimeout, from: MonotonicClock.nanoseconds()), ticket: nil)
     }
 
-    private func send(_ envelope: Envelope, from session: ClientSession, rename: (range: Range<Int>, name: String)?, on live: Live, deadline: UInt64) {
-        guard let idRange = envelope.id, let method = envelope.method else { return }
+    /// Registers the request in the table (within the per-client cap), hands a routed request's
+    /// ticket over (see RoutingTable: register first, then finish), and sends it.
+    private func send(_ envelope: Envelope, from session: ClientSession, rename: (range: Range<Int>, name: String)?, on live: Live,
+                      deadline: UInt64, ticket: RoutingTable.Ticket?) {
+        guard let idRange = envelope.id, let method = envelope.method else {
+            if let ticket { routing.finish(ticket) }
+            return
+        }
         let progress = envelope.param("_meta", "progressToken")
-        let id = mux.withLock {
-            $0.register(.init(waiter: .client(session), session: session.id, clientID: Array(envelope.bytes[idRange]),
-                              progressToken: progress.map { Array(envelope.bytes[$0.value]) }, deadline: deadline, method: method))
+        let cap = options.maxInFlightPerClient
+        let registered: Int64? = mux.withLock { table in
+            guard table.count(session: session.id) < cap else { return nil }
+            return table.register(.init(waiter: .client(session), session: session.id, clientID: Array(envelope.bytes[idRange]),
+                                        progressToken: progress.map { Array(envelope.bytes[$0.value]) }, deadline: deadline, method: method))
+        }
+        guard let id = registered else {
+            if let ticket, routing.finish(ticket) { session.dropped(); return }
+            let error = BackendError.clientLimit(backend: name, limit: cap)
+            session.reply(JSONRPC.error(id: envelope.idBytes, code: error.code, message: error.description))
+            return
+        }
+        if let ticket, routing.finish(ticket) {
+            // Cancelled while it was being routed: never reaches the backend, never answered.
+            if mux.withLock({ $0.complete(id) }) != nil { session.dropped() }
+            return
         }
         let idText = Array(String(id).utf8)
         var edits = [ByteSplice.Edit(idRange, idText)]
@@ -307,7 +341,7 @@ public final class Backend: Sendable {
     func cancel(session: ClientSession, clientID: [UInt8], notification: Envelope) -> Bool {
         guard let (id, _) = mux.withLock({ $0.cancel(session: session.id, clientID: clientID) }) else { return false }
         if let requestID = notification.param("requestId") {
-            send(ByteSplice.apply([.init(requestID.value, Array(String(id).utf8))], to: notification.bytes))
+            sendControl(ByteSplice.apply([.init(requestID.value, Array(String(id).utf8))], to: notification.bytes))
         } else {
             sendCancel(id, reason: "cancelled by the client")
         }
@@ -316,7 +350,7 @@ public final class Backend: Sendable {
 
     /// A session ended: cancel what it had in flight here.
     func sessionEnded(_ session: ClientSession) {
-        for (id, _) in mux.withLock({ $0.removeSession(session.id) }) {
+        for (id, entry) in mux.withLock({ $0.removeSession(session.id) }) where entry.method != "initialize" {
             sendCancel(id, reason: "the client session ended")
         }
         let abandoned = subscriptions.withLock { subscriptions -> [String] in
@@ -337,9 +371,14 @@ public final class Backend: Sendable {
 
     /// resources/subscribe: the backend is subscribed for the first subscriber (whose answer is the
     /// backend's; a refusal leaves nothing recorded); later subscribers are answered here.
-    func subscribe(_ envelope: Envelope, uri: String, from session: ClientSession) async {
+    func subscribe(_ envelope: Envelope, uri: String, from session: ClientSession, ticket: RoutingTable.Ticket) async {
         let live: Live
-        switch await ready(within: options.requestTimeout, method: "resources/subscribe") {
+        let left = MonotonicClock.seconds(nanoseconds: MonotonicClock.remaining(until: ticket.deadline, now: MonotonicClock.nanoseconds()))
+        let started = await ready(within: left, method: "resources/subscribe")
+        // From here on the request is the host's own business (answered below); a cancel that
+        // arrived while it was routed drops it.
+        if routing.finish(ticket) { session.dropped(); return }
+        switch started {
         case .success(let l): live = l
         case .failure(let error):
             session.reply(JSONRPC.error(id: envelope.idBytes, code: error.code, message: error.description))
@@ -354,6 +393,13 @@ public final class Backend: Sendable {
             let first = subscriptions[uri, default: []].isEmpty
             subscriptions[uri, default: []].insert(session.id)
             return first
+        }
+        // Insert first, then check: a session that closed before this check is seen closed here;
+        // one that closes after it runs sessionEnded, which finds the subscription inserted.
+        if sessions.session(session.id) == nil {
+            dropSubscription(uri, of: session)
+            session.dropped()
+            return
         }
         let id = envelope.idBytes ?? JSONRPC.null
         guard first else {
@@ -384,7 +430,8 @@ public final class Backend: Sendable {
     }
 
     /// resources/unsubscribe: the backend is unsubscribed when the last subscriber leaves.
-    func unsubscribe(_ envelope: Envelope, uri: String, from session: ClientSession) {
+    func unsubscribe(_ envelope: Envelope, uri: String, from session: ClientSession, ticket: RoutingTable.Ticket) {
+        if routing.finish(ticket) { session.dropped(); return }
         let last = subscriptions.withLock { subscriptions -> Bool in
             guard var subscribers = subscriptions[uri], subscribers.remove(session.id) != nil else { return false }
             subscriptions[uri] = subscribers.isEmpty ? nil : subscribers
@@ -423,21 +470,30 @@ public final class Backend: Sendable {
     }
 
     private func sendCancel(_ id: Int64, reason: String) {
-        send(JSONRPC.notification(method: "notifications/cancelled",
-                                  params: Array(#"{"requestId":\#(id),"reason":"#.utf8) + JSONString.encode(reason) + [UInt8(ascii: "}")]))
+        sendControl(JSONRPC.notification(method: "notifications/cancelled",
+                                         params: Array(#"{"requestId":\#(id),"reason":"#.utf8) + JSONString.encode(reason) + [UInt8(ascii: "}")]))
     }
 
-    /// Best-effort send on the current connection (cancels, answers to the backend's requests).
-    func sendRaw(_ message: [UInt8]) { send(message) }
+    /// A client's answer to a request this backend sent, already carrying the backend's id: sent
+    /// only on the connection the request came on (a restarted process may reuse the id).
+    func answerClientRequest(_ route: ServerRequests.Route, _ message: [UInt8]) {
+        guard control.withLock({ $0.link === route.link }) else {
+            logger.debug("a client's answer dropped: the backend's connection that asked has ended")
+            return
+        }
+        _ = route.link.connection.sendControl(message)
+    }
 
     /// A request this backend sent to a client will get no answer from it: answer it here.
     func clientRequestFailed(_ route: ServerRequests.Route, code: Int, message: String) {
-        send(JSONRPC.error(id: route.backendID, code: code, message: "mcp-host: \(message)"))
+        answerClientRequest(route, JSONRPC.error(id: route.backendID, code: code, message: "mcp-host: \(message)"))
     }
 
-    private func send(_ message: [UInt8]) {
+    /// Sends a control message (a cancel, an answer) on the current connection. Control messages
+    /// are never dropped for back-pressure: the connection queues them until the plugin is writable.
+    private func sendControl(_ message: [UInt8]) {
         guard let link = control.withLock({ $0.link }) else { return }
-        _ = link.connection.send(message)
+        _ = link.connection.sendControl(message)
     }
 
     // MARK: - Lists
@@ -448,9 +504,11 @@ public final class Backend: Sendable {
         control.withLock { control in
             if let running = control.listTasks[kind] { return running }
             let task = Task { () -> Result<Catalog.Items, BackendError> in
+                // A list_changed during the fetch advances the generation: the stored list stays stale.
+                let generation = self.catalog.generation(kind, of: self.name)
                 let result = await self.fetch(kind, router: router)
                 if case .success(let items) = result {
-                    let collisions = self.catalog.store(kind, backend: self.name, items: items, order: order)
+                    let collisions = self.catalog.store(kind, backend: self.name, items: items, order: order, generation: generation)
                     if !collisions.isEmpty {
                         self.logger.warning("\(kind.noun) names already taken by another backend; hidden: \(collisions.joined(separator: ", "))")
                     }
@@ -512,7 +570,12 @@ public final class Backend: Sendable {
             edits.append(.init(description.value, JSONString.encode("[\(name)] " + text)))
         }
         let shifted = edits.map { ByteSplice.Edit(($0.range.lowerBound - element.lowerBound)..<($0.range.upperBound - element.lowerBound), $0.replacement) }
+        guard items.names[exposed] == nil else {
+            logger.warning("\(kind.noun) '\(original)' listed twice (as '\(exposed)'); the first is kept")
+            return
+        }
         items.elements.append(ByteSplice.apply(shifted, to: Array(scanner.slice(element))))
+        items.exposed.append(exposed)
         items.names[exposed] = original
     }
 
@@ -602,10 +665,10 @@ public final class Backend: Sendable {
         let id = Array(envelope.bytes[idRange])
         func refuse(_ code: Int, _ message: String) {
             logger.warning("refused \(method) from the backend: \(message)")
-            _ = link.connection.send(JSONRPC.error(id: id, code: code, message: "mcp-host: \(message)"))
+            _ = link.connection.sendControl(JSONRPC.error(id: id, code: code, message: "mcp-host: \(message)"))
         }
         if method == "ping" {
-            _ = link.connection.send(JSONRPC.result(id: id, result: Array("{}".utf8)))
+            _ = link.connection.sendControl(JSONRPC.result(id: id, result: Array("{}".utf8)))
             return
         }
         guard let capability = Self.requestCapabilities[method] else {
@@ -623,8 +686,8 @@ public final class Backend: Sendable {
         guard session.canReceiveRequests() else {
             return refuse(JSONRPCErrorCode.backendUnavailable, "the client has no open stream to receive \(method)")
         }
-        let deadline = MonotonicClock.nanoseconds() + UInt64(options.requestTimeout * 1e9)
-        let hostID = serverRequests.add(.init(backend: self, backendID: id, session: session.id, deadline: deadline, method: method))
+        let deadline = MonotonicClock.deadline(after: options.requestTimeout, from: MonotonicClock.nanoseconds())
+        let hostID = serverRequests.add(.init(backend: self, link: link, backendID: id, session: session.id, deadline: deadline, method: method))
         session.send(ByteSplice.apply([.init(idRange, JSONString.encode(hostID))], to: envelope.bytes))
     }
 
@@ -663,6 +726,13 @@ public final class Backend: Sendable {
         let failed = mux.withLock { $0.removeAll() }
         if !failed.isEmpty || !detail.hasPrefix("closed") { logger.warning("backend connection ended: \(detail)") }
         answer(failed.map(\.entry), with: error)
+        // What this connection asked clients is void: tell each client, and drop the routes so a
+        // late answer never reaches a restarted process under an id it may have reused.
+        for (hostID, route) in serverRequests.removeLink(link) {
+            sessions.session(route.session)?.send(JSONRPC.notification(
+                method: "notifications/cancelled",
+                params: Array(#"{"requestId":"#.utf8) + JSONString.encode(hostID) + Array(#","reason":"the backend's connection ended"}"#.utf8)))
+        }
         // destroy() joins the plugin's threads, so it must not run on the callback's thread.
         DedicatedThread.start(detached: true) {
             link.ended.resolve(detail)

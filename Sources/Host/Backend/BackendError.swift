@@ -16,13 +16,15 @@ public enum BackendError: Error, Sendable, Equatable, CustomStringConvertible {
     case rejected(backend: String, method: String, message: String)
     /// The backend's queue is full.
     case overloaded(backend: String)
+    /// The client already has the most requests in flight on this backend that one client may.
+    case clientLimit(backend: String, limit: Int)
     /// The host is shutting down or the session ended.
     case cancelled(String)
 
     public var code: Int {
         switch self {
         case .timedOut: return JSONRPCErrorCode.requestTimeout
-        case .overloaded: return JSONRPCErrorCode.overloaded
+        case .overloaded, .clientLimit: return JSONRPCErrorCode.overloaded
         case .cancelled: return JSONRPCErrorCode.requestCancelled
         default: return JSONRPCErrorCode.backendUnavailable
         }
@@ -47,6 +49,8 @@ public enum BackendError: Error, Sendable, Equatable, CustomStringConvertible {
             return "backend '\(backend)' answered \(method) with an error: \(message)"
         case .overloaded(let backend):
             return "backend '\(backend)' has too many queued messages; try again"
+        case .clientLimit(let backend, let limit):
+            return "this client already has \(limit) requests in flight on backend '\(backend)', the most one client may have (--max-client-requests); wait for some to finish"
         case .cancelled(let why):
             return why
         }
@@ -54,5 +58,6 @@ public enum BackendError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 func formatSeconds(_ seconds: Double) -> String {
-    seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+    // Int(_:) traps for NaN, infinity and values past Int.max: only whole numbers well inside go through it.
+    seconds == seconds.rounded() && abs(seconds) < 1e15 ? String(Int(seconds)) : String(seconds)
 }

@@ -73,7 +73,7 @@ public struct ConfigLoader: Sendable {
         }
         var config = HostConfig(problems: problems)
         for name in order.sorted() {
-            let (value, file) = latest[name]!
+            guard let (value, file) = latest[name] else { continue } // every name in `order` is in `latest`
             switch validate(name: name, value: value, file: file) {
             case .success(let server?): config.servers.append(server)
             case .success(nil): break // "disabled": true
@@ -103,7 +103,7 @@ public struct ConfigLoader: Sendable {
         guard let map = servers as? [String: Any] else {
             throw ConfigError(file: path, server: nil, key: "mcpServers", message: "must be an object mapping server names to their settings")
         }
-        return map.keys.sorted().map { (name: $0, value: map[$0]!, file: path) }
+        return map.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value, file: path) }
     }
 
     /// Validates one server entry; nil when it is disabled on purpose.
@@ -126,7 +126,8 @@ public struct ConfigLoader: Sendable {
         } catch {
             return problem(error.key, error.message)
         }
-        entry = substituted as! [String: Any]
+        guard let object = substituted as? [String: Any] else { return problem(nil, "must be an object") } // substitution keeps the shape
+        entry = object
 
         let transport: String
         if let explicit = entry["transport"] ?? entry["type"] {
@@ -152,6 +153,29 @@ public struct ConfigLoader: Sendable {
             if let cwd = entry["cwd"], !(cwd is String) { return problem("cwd", "must be a string (a directory)") }
         }
         if transport == "http", !(entry["url"] is String) { return problem("url", "must be a string such as \"http://127.0.0.1:8000/mcp\"") }
+
+        // The shutdown grace: `shutdown_grace` (a duration) or the older `shutdownGraceMs`; the
+        // transport always receives `shutdownGraceMs`, a checked whole number of milliseconds.
+        switch (entry["shutdown_grace"], entry["shutdownGraceMs"]) {
+        case (_?, _?):
+            return problem("shutdown_grace", "given together with \"shutdownGraceMs\"; keep one (shutdown_grace takes a duration such as \"5s\")")
+        case (let value?, nil):
+            do {
+                let seconds = try SettingCheck.duration(json: value, setting: "shutdown_grace", range: HostOptions.Limits.shutdownGrace)
+                entry["shutdownGraceMs"] = Int(MonotonicClock.milliseconds(seconds: seconds))
+                entry["shutdown_grace"] = nil
+            } catch {
+                return problem("shutdown_grace", error.message)
+            }
+        case (nil, let value?):
+            do {
+                entry["shutdownGraceMs"] = try SettingCheck.integer(json: value, setting: "shutdownGraceMs", range: HostOptions.Limits.shutdownGraceMs)
+            } catch {
+                return problem("shutdownGraceMs", error.message + " (milliseconds; or write \"shutdown_grace\": \"5s\")")
+            }
+        case (nil, nil):
+            break
+        }
 
         entry["name"] = name
         guard let json = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes]) else {

@@ -5,6 +5,8 @@ import Synchronization
 /// Why a request naming an item could not be routed (sent to the client as -32602).
 public struct RoutingFailure: Error, Sendable {
     public let message: String
+    /// The JSON-RPC error code for the client: invalid params unless routing ran out of time.
+    public var code: Int = JSONRPCErrorCode.invalidParams
 }
 
 /// The session core: every front-end hands it client messages; it answers what it can itself
@@ -23,6 +25,8 @@ public final class HostCore: Sendable {
     let catalog = Catalog()
     let sessions = SessionRegistry()
     let serverRequests = ServerRequests()
+    /// Client requests accepted and not yet in a backend's table (being routed, or waiting for a start).
+    let routing = RoutingTable()
     private let sweeper = Locked<Task<Void, Never>?>(nil)
     /// Kinds whose list went out without a slow backend; that backend's arrival triggers list_changed.
     private let owedListChanged = Locked<Set<String>>([])
@@ -35,7 +39,7 @@ public final class HostCore: Sendable {
         var backends: [String: Backend] = [:]
         for server in config.servers {
             backends[server.name] = Backend(config: server, registry: registry, options: options, logger: logger,
-                                            sessions: sessions, catalog: catalog, serverRequests: serverRequests)
+                                            sessions: sessions, catalog: catalog, serverRequests: serverRequests, routing: routing)
         }
         self.backends = backends
         self.order = backends.keys.sorted()
@@ -74,9 +78,11 @@ public final class HostCore: Sendable {
     /// What the host holds in flight right now (for `/metrics` gauges and the soak tests, which
     /// check that it all drains to zero).
     public struct InFlightState: Sendable, Equatable {
-        /// Backend name -> requests in flight there (clients' and the host's own, such as lists),
-        /// including requests still being routed or waiting for the backend to start.
+        /// Backend name -> requests in flight there (clients' and the host's own, such as lists).
         public var requests: [String: Int]
+        /// Client requests accepted but not yet sent to a backend (being routed, or waiting for
+        /// their backend to start).
+        public var routing: Int
         /// Requests backends sent to clients (sampling, elicitation, roots) awaiting an answer.
         public var awaitingClient: Int
         /// Backend name -> (resource URI, client session) subscription pairs held there.
@@ -88,6 +94,7 @@ public final class HostCore: Sendable {
     public func inFlightState() -> InFlightState {
         InFlightState(
             requests: backends.mapValues(\.inFlight),
+            routing: routing.count,
             awaitingClient: serverRequests.count,
             subscriptions: backends.mapValues(\.subscriptionCount),
             sessions: sessions.count)
@@ -107,6 +114,7 @@ public final class HostCore: Sendable {
     /// had asked it is answered with an error.
     public func closeSession(_ session: ClientSession) {
         sessions.close(session)
+        routing.cancelSession(session.id)
         for backend in backends.values { backend.sessionEnded(session) }
         for (_, route) in serverRequests.removeSession(session.id) {
             route.backend.clientRequestFailed(route, code: JSONRPCErrorCode.requestCancelled, message: "the client session ended")
@@ -134,7 +142,7 @@ public final class HostCore: Sendable {
                 logger.debug("response from a client dropped: it answers no request of this session", metadata: ["session": "\(session.label)"])
                 return
             }
-            route.backend.sendRaw(ByteSplice.apply([.init(idRange, route.backendID)], to: envelope.bytes))
+            route.backend.answerClientRequest(route, ByteSplice.apply([.init(idRange, route.backendID)], to: envelope.bytes))
         }
     }
 
@@ -153,6 +161,8 @@ public final class HostCore: Sendable {
         case "notifications/cancelled":
             guard let requestID = envelope.param("requestId") else { return }
             let clientID = Array(envelope.bytes[requestID.value])
+            // Being routed: dropped at hand-off (which counts it as dropped). Look here first: see RoutingTable.
+            if routing.cancel(session: session.id, clientID: clientID) { return }
             for backend in backends.values where backend.cancel(session: session, clientID: clientID, notification: envelope) {
                 session.dropped()
                 return
@@ -218,14 +228,17 @@ public final class HostCore: Sendable {
     /// Fans a list out to every backend at once; a backend that fails or is slower than the list
     /// timeout is served from its last known items (or left out) and never fails the list.
     private func list(_ kind: ItemKind, _ envelope: Envelope, from session: ClientSession) async {
-        let parts = await withTaskGroup(of: (Int, [[UInt8]]).self) { group in
+        let gathered = await withTaskGroup(of: (Int, Catalog.Items?).self) { group in
             for (index, name) in order.enumerated() {
-                group.addTask { (index, await self.items(kind, of: self.backends[name]!)) }
+                guard let backend = backends[name] else { continue }
+                group.addTask { (index, await self.items(kind, of: backend)) }
             }
-            var parts = [[[UInt8]]](repeating: [], count: order.count)
-            for await (index, elements) in group { parts[index] = elements }
+            var parts = [Catalog.Items?](repeating: nil, count: order.count)
+            for await (index, items) in group { parts[index] = items }
             return parts
         }
+        // Collisions are decided once every part is in (see Catalog): each name listed once.
+        let parts = zip(order, gathered).map { name, items in items.map { catalog.visibleElements(kind, of: name, $0) } ?? [] }
         var result = Array("{\"\(kind.resultKey)\":[".utf8)
         var first = true
         for element in parts.joined() {
@@ -238,14 +251,14 @@ public final class HostCore: Sendable {
     }
 
     /// One backend's items for a list, within the list timeout.
-    func items(_ kind: ItemKind, of backend: Backend) async -> [[UInt8]] {
-        if let cached = catalog.items(kind, of: backend.name) { return cached.elements }
+    func items(_ kind: ItemKind, of backend: Backend) async -> Catalog.Items? {
+        if let cached = catalog.items(kind, of: backend.name) { return cached }
         let task = backend.listTask(kind, router: router, order: order)
         let outcome = OneShot<Result<Catalog.Items, BackendError>?>()
         Task { outcome.resolve(await task.value) }
         switch await outcome.value(timeout: options.listTimeout, orElse: nil) {
         case .success(let items)?:
-            return items.elements
+            return items
         case .failure(let error)?:
             logger.warning("\(kind.listMethod) without this backend: \(error.description)", metadata: ["backend": "\(backend.name)"])
         case nil:
@@ -262,39 +275,116 @@ public final class HostCore: Sendable {
                 }
             }
         }
-        return catalog.lastKnownItems(kind, of: backend.name)?.elements ?? []
+        return catalog.lastKnownItems(kind, of: backend.name)
     }
 
     // MARK: - Routing
 
-    /// The backend and backend-side name behind an exposed name: the catalog first (it knows
-    /// shortened names), then the router; if neither knows it, the lists are loaded once more.
-    func resolve(_ kind: ItemKind, method: String, name: String) async -> Result<(Backend, String), RoutingFailure> {
-        if let decided = resolveNow(kind, method: method, name: name) { return decided }
-        // Perhaps a shortened name from a list this host has not loaded yet.
-        await withTaskGroup(of: Void.self) { group in
-            for backend in backends.values where catalog.items(kind, of: backend.name) == nil {
-                group.addTask { _ = await self.items(kind, of: backend) }
+    /// The backend and backend-side name behind an exposed name, loading at most the lists of the
+    /// backends the name can belong to, within the request's deadline:
+    /// - the catalog knows it (it knows shortened and aliased names): done;
+    /// - the router names an existing backend: its split is used (the backend answers for a name
+    ///   it does not have), except for a name that may be a shortened one (it ends in `_` and 8 hex
+    ///   digits, the namespace router's hash suffix) while that backend's list is not loaded: that
+    ///   one list is loaded first, since only the list maps a shortened name back;
+    /// - otherwise only backends whose (sanitized) name prefixes the name are asked; a name that
+    ///   fits no backend (`zz__x`) is unknown at once and starts nothing.
+    func resolve(_ kind: ItemKind, method: String, name: String, deadline: UInt64) async -> Result<(Backend, String), RoutingFailure> {
+        if let hit = catalog.lookup(kind, exposed: name), let backend = backends[hit.backend] {
+            return .success((backend, hit.name))
+        }
+        let decision = router.route(method: method, kind: kind, name: name)
+        var candidates: [Backend]
+        switch decision {
+        case .reject(let message):
+            return .failure(RoutingFailure(message: message))
+        case .forward(let backendName, let original) where backends[backendName] != nil:
+            let backend = backends[backendName]!
+            if !Self.mayBeShortened(name) || catalog.lastKnownItems(kind, of: backendName) != nil { return .success((backend, original)) }
+            candidates = [backend]
+        case .forward, .noOpinion:
+            candidates = order.compactMap { backends[$0] }.filter { Self.mayOwn(name, backend: $0.name) }
+        }
+        let toLoad = candidates.filter { catalog.lastKnownItems(kind, of: $0.name) == nil }
+        if !toLoad.isEmpty {
+            let loaded = OneShot<Bool>()
+            Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for backend in toLoad { group.addTask { _ = await self.items(kind, of: backend) } }
+                }
+                loaded.resolve(true)
+            }
+            if await !loaded.value(timeout: MonotonicClock.seconds(nanoseconds: MonotonicClock.remaining(until: deadline, now: MonotonicClock.nanoseconds())), orElse: false) {
+                return .failure(RoutingFailure(message: "could not resolve \(kind.noun) '\(name)' within \(formatSeconds(options.requestTimeout)) s: backend '\(toLoad.map(\.name).joined(separator: "', '"))' did not list its items in time", code: JSONRPCErrorCode.requestTimeout))
             }
         }
         if let hit = catalog.lookup(kind, exposed: name), let backend = backends[hit.backend] {
             return .success((backend, hit.name))
         }
+        if case .forward(let backendName, let original) = decision, let backend = backends[backendName] {
+            return .success((backend, original))
+        }
         return .failure(RoutingFailure(message: "Unknown \(kind.noun) '\(name)': no configured server provides it (servers: \(order.isEmpty ? "none" : order.joined(separator: ", ")))"))
     }
 
-    /// The catalog's answer, else the router's, without loading anything; nil when neither knows.
+    /// Whether a name ends like the namespace router's shortened names: `_` and 8 hex digits.
+    static func mayBeShortened(_ name: String) -> Bool {
+        let bytes = Array(name.utf8.suffix(9))
+        guard bytes.count == 9, bytes[0] == UInt8(ascii: "_") else { return false }
+        return bytes.dropFirst().allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    }
+
+    /// Whether `name` can be a tool or prompt of `backend` under the `server__name` rule, its
+    /// shortened form included (which replaces characters outside `[A-Za-z0-9_.-]` with `_`).
+    static func mayOwn(_ name: String, backend: String) -> Bool {
+        let legal = String(decoding: backend.utf8.map { byte -> UInt8 in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "-"):
+                return byte
+            default:
+                return UInt8(ascii: "_")
+            }
+        }, as: UTF8.self)
+        return name.hasPrefix(backend + "__") || name.hasPrefix(legal + "__")
+    }
+
+    /// The catalog's answer, else the router's when that backend's list is known, without loading
+    /// anything; nil when only loading could tell.
     func resolveNow(_ kind: ItemKind, method: String, name: String) -> Result<(Backend, String), RoutingFailure>? {
         if let hit = catalog.lookup(kind, exposed: name), let backend = backends[hit.backend] {
             return .success((backend, hit.name))
         }
         switch router.route(method: method, kind: kind, name: name) {
         case .forward(let backendName, let original):
-            return backends[backendName].map { .success(($0, original)) }
+            guard let backend = backends[backendName],
+                  !Self.mayBeShortened(name) || catalog.lastKnownItems(kind, of: backendName) != nil else { return nil }
+            return .success((backend, original))
         case .reject(let message):
             return .failure(RoutingFailure(message: message))
         case .noOpinion:
             return nil
+        }
+    }
+
+    /// Records a request that is about to be routed off this thread; nil (and the client answered
+    /// with an error) when the client already has a request with this id being routed.
+    private func beginRouting(_ envelope: Envelope, from session: ClientSession) -> RoutingTable.Ticket? {
+        let deadline = MonotonicClock.deadline(after: options.requestTimeout, from: MonotonicClock.nanoseconds())
+        guard let ticket = routing.begin(session: session.id, clientID: envelope.idBytes ?? JSONRPC.null, deadline: deadline) else {
+            fail(session, envelope, JSONRPCErrorCode.invalidRequest,
+                 "Invalid request: id \(String(decoding: envelope.idBytes ?? JSONRPC.null, as: UTF8.self)) is already in use by a request in flight in this session")
+            return nil
+        }
+        return ticket
+    }
+
+    /// Answers a routed request that will not reach a backend, unless the client cancelled it.
+    private func finishRouting(_ ticket: RoutingTable.Ticket, _ session: ClientSession, _ envelope: Envelope, _ code: Int, _ message: String) {
+        if routing.finish(ticket) {
+            session.dropped()
+        } else {
+            fail(session, envelope, code, message)
         }
     }
 
@@ -310,12 +400,13 @@ public final class HostCore: Sendable {
             backend.forwardNow(envelope, from: session, rename: original == name ? nil : (nameMember.value, original), on: live)
             return
         }
+        guard let ticket = beginRouting(envelope, from: session) else { return }
         Task {
-            switch await self.resolve(kind, method: method, name: name) {
+            switch await self.resolve(kind, method: method, name: name, deadline: ticket.deadline) {
             case .success(let (backend, original)):
-                await backend.forward(envelope, from: session, rename: original == name ? nil : (nameMember.value, original))
+                await backend.forward(envelope, from: session, rename: original == name ? nil : (nameMember.value, original), ticket: ticket)
             case .failure(let failure):
-                self.fail(session, envelope, JSONRPCErrorCode.invalidParams, failure.message)
+                self.finishRouting(ticket, session, envelope, failure.code, failure.message)
             }
         }
     }
@@ -326,12 +417,13 @@ public final class HostCore: Sendable {
             fail(session, envelope, JSONRPCErrorCode.invalidParams, "Invalid params: resources/read needs params.uri (a string)")
             return
         }
+        guard let ticket = beginRouting(envelope, from: session) else { return }
         Task {
-            if let backend = await self.resourceOwner(uri) {
-                await backend.forward(envelope, from: session, rename: nil)
-            } else {
-                self.fail(session, envelope, JSONRPCErrorCode.invalidParams,
-                          "Unknown resource '\(uri)': no configured server lists it or a template matching it")
+            switch await self.resourceOwner(uri, deadline: ticket.deadline) {
+            case .success(let backend):
+                await backend.forward(envelope, from: session, rename: nil, ticket: ticket)
+            case .failure(let failure):
+                self.finishRouting(ticket, session, envelope, failure.code, failure.message)
             }
         }
     }
@@ -344,59 +436,75 @@ public final class HostCore: Sendable {
             fail(session, envelope, JSONRPCErrorCode.invalidParams, "Invalid params: \(method) needs params.uri (a string)")
             return
         }
+        guard let ticket = beginRouting(envelope, from: session) else { return }
         Task {
-            guard let backend = await self.resourceOwner(uri) else {
-                self.fail(session, envelope, JSONRPCErrorCode.invalidParams, "Unknown resource '\(uri)': no configured server lists it or a template matching it")
-                return
-            }
-            if method == "resources/subscribe" {
-                await backend.subscribe(envelope, uri: uri, from: session)
-            } else {
-                backend.unsubscribe(envelope, uri: uri, from: session)
+            switch await self.resourceOwner(uri, deadline: ticket.deadline) {
+            case .success(let backend):
+                if method == "resources/subscribe" {
+                    await backend.subscribe(envelope, uri: uri, from: session, ticket: ticket)
+                } else {
+                    backend.unsubscribe(envelope, uri: uri, from: session, ticket: ticket)
+                }
+            case .failure(let failure):
+                self.finishRouting(ticket, session, envelope, failure.code, failure.message)
             }
         }
     }
 
-    private func resourceOwner(_ uri: String) async -> Backend? {
-        if let owner = catalog.resourceOwner(uri: uri) { return backends[owner] }
-        for kind in [ItemKind.resource, .resourceTemplate] {
+    /// The backend owning a resource URI. URIs are not namespaced, so any backend whose resource
+    /// lists are not loaded yet may own it: those lists are loaded, within the request's deadline.
+    private func resourceOwner(_ uri: String, deadline: UInt64) async -> Result<Backend, RoutingFailure> {
+        if let owner = catalog.resourceOwner(uri: uri), let backend = backends[owner] { return .success(backend) }
+        let loaded = OneShot<Bool>()
+        Task {
             await withTaskGroup(of: Void.self) { group in
-                for backend in backends.values where catalog.items(kind, of: backend.name) == nil {
-                    group.addTask { _ = await self.items(kind, of: backend) }
+                for kind in [ItemKind.resource, .resourceTemplate] {
+                    for backend in self.backends.values where self.catalog.lastKnownItems(kind, of: backend.name) == nil {
+                        group.addTask { _ = await self.items(kind, of: backend) }
+                    }
                 }
             }
+            loaded.resolve(true)
         }
-        return catalog.resourceOwner(uri: uri).flatMap { backends[$0] }
+        let inTime = await loaded.value(timeout: MonotonicClock.seconds(nanoseconds: MonotonicClock.remaining(until: deadline, now: MonotonicClock.nanoseconds())), orElse: false)
+        if let owner = catalog.resourceOwner(uri: uri), let backend = backends[owner] { return .success(backend) }
+        if !inTime {
+            return .failure(RoutingFailure(message: "could not find the owner of resource '\(uri)' within \(formatSeconds(options.requestTimeout)) s: some backends did not list their resources in time",
+                                           code: JSONRPCErrorCode.requestTimeout))
+        }
+        return .failure(RoutingFailure(message: "Unknown resource '\(uri)': no configured server lists it or a template matching it"))
     }
 
     /// completion/complete: to the backend owning the referenced prompt (renamed) or resource.
     private func routeCompletion(_ envelope: Envelope, from session: ClientSession) {
         let scanner = envelope.scanner
         let type = envelope.param("ref", "type").flatMap { scanner.string(at: $0.value) }
+        guard let ticket = beginRouting(envelope, from: session) else { return }
         Task {
             switch type {
             case "ref/prompt":
                 guard let member = envelope.param("ref", "name"), let name = scanner.string(at: member.value) else { break }
-                switch await self.resolve(.prompt, method: "completion/complete", name: name) {
+                switch await self.resolve(.prompt, method: "completion/complete", name: name, deadline: ticket.deadline) {
                 case .success(let (backend, original)):
-                    await backend.forward(envelope, from: session, rename: original == name ? nil : (member.value, original))
+                    await backend.forward(envelope, from: session, rename: original == name ? nil : (member.value, original), ticket: ticket)
                 case .failure(let failure):
-                    self.fail(session, envelope, JSONRPCErrorCode.invalidParams, failure.message)
+                    self.finishRouting(ticket, session, envelope, failure.code, failure.message)
                 }
                 return
             case "ref/resource":
                 guard let member = envelope.param("ref", "uri"), let uri = scanner.string(at: member.value) else { break }
-                if let backend = await self.resourceOwner(uri) {
-                    await backend.forward(envelope, from: session, rename: nil)
-                } else {
-                    self.fail(session, envelope, JSONRPCErrorCode.invalidParams, "Unknown resource '\(uri)' in completion/complete")
+                switch await self.resourceOwner(uri, deadline: ticket.deadline) {
+                case .success(let backend):
+                    await backend.forward(envelope, from: session, rename: nil, ticket: ticket)
+                case .failure(let failure):
+                    self.finishRouting(ticket, session, envelope, failure.code, failure.message)
                 }
                 return
             default:
                 break
             }
-            self.fail(session, envelope, JSONRPCErrorCode.invalidParams,
-                      "Invalid params: completion/complete needs params.ref of type ref/prompt (with name) or ref/resource (with uri)")
+            self.finishRouting(ticket, session, envelope, JSONRPCErrorCode.invalidParams,
+                               "Invalid params: completion/complete needs params.ref of type ref/prompt (with name) or ref/resource (with uri)")
         }
     }
 }

@@ -9,6 +9,9 @@ import Synchronization
 final class ServerRequests: Sendable {
     struct Route: Sendable {
         let backend: Backend
+        /// The connection the request came on: an answer goes back only on it, never to a
+        /// restarted process that may have reused the id.
+        let link: Backend.Link
         /// The backend's id for the request, byte for byte.
         let backendID: [UInt8]
         let session: UInt64
@@ -53,6 +56,11 @@ final class ServerRequests: Sendable {
 
     func removeSession(_ session: UInt64) -> [(id: String, route: Route)] {
         take { $0.session == session }
+    }
+
+    /// The routes of requests that came on a connection that ended.
+    func removeLink(_ link: Backend.Link) -> [(id: String, route: Route)] {
+        take { $0.link === link }
     }
 
     private func take(where predicate: (Route) -> Bool) -> [(id: String, route: Route)] {

@@ -59,7 +59,7 @@ public final class StdioFrontEnd: Sendable {
         Task {
             await inputEnded.value()
             // The client closed its input: answer what it already asked, then end.
-            let deadline = MonotonicClock.nanoseconds() + UInt64((core.options.requestTimeout + 1) * 1e9)
+            let deadline = MonotonicClock.deadline(after: core.options.requestTimeout + 1, from: MonotonicClock.nanoseconds())
             while session.outstanding > 0, MonotonicClock.nanoseconds() < deadline, !finished.isResolved {
                 try? await Task.sleep(for: .milliseconds(20))
             }

@@ -36,17 +36,25 @@ public struct PendingTable<Waiter> {
     private var nextID: Int64 = 1
     private var entries: [Int64: Entry] = [:]
     private var byClient: [ClientKey: Int64] = [:]
+    /// Requests in flight per client session (for the per-client cap); no zero entries.
+    private var perSession: [UInt64: Int] = [:]
 
     public init() {}
 
     public var count: Int { entries.count }
 
+    /// Requests of one client session in flight here.
+    public func count(session: UInt64) -> Int { perSession[session] ?? 0 }
+
     /// Registers a request and returns its backend-side id.
     public mutating func register(_ entry: Entry) -> Int64 {
         let id = nextID
-        nextID += 1
+        nextID &+= 1 // 2^63 requests: never reached; wrapping instead of trapping all the same
         entries[id] = entry
-        if entry.session != 0 { byClient[ClientKey(session: entry.session, id: entry.clientID)] = id }
+        if entry.session != 0 {
+            byClient[ClientKey(session: entry.session, id: entry.clientID)] = id
+            perSession[entry.session, default: 0] += 1
+        }
         return id
     }
 
@@ -65,8 +73,7 @@ public struct PendingTable<Waiter> {
 
     /// Removes the request a client cancelled; returns its backend id to cancel there.
     public mutating func cancel(session: UInt64, clientID: [UInt8]) -> (id: Int64, entry: Entry)? {
-        guard let id = byClient.removeValue(forKey: ClientKey(session: session, id: clientID)),
-              let entry = entries.removeValue(forKey: id) else { return nil }
+        guard let id = byClient[ClientKey(session: session, id: clientID)], let entry = complete(id) else { return nil }
         return (id, entry)
     }
 
@@ -94,6 +101,7 @@ public struct PendingTable<Waiter> {
         let all = entries.map { (id: $0.key, entry: $0.value) }.sorted { $0.id < $1.id }
         entries.removeAll()
         byClient.removeAll()
+        perSession.removeAll()
         return all
     }
 
@@ -101,5 +109,6 @@ public struct PendingTable<Waiter> {
         guard entry.session != 0 else { return }
         let key = ClientKey(session: entry.session, id: entry.clientID)
         if byClient[key] == id { byClient.removeValue(forKey: key) }
+        if let n = perSession[entry.session], n > 1 { perSession[entry.session] = n - 1 } else { perSession[entry.session] = nil }
     }
 }

@@ -12,10 +12,26 @@ public enum PluginABI {
     public static let minimumMinor: UInt16 = 0
     public static let entrySymbol = MCPH_ENTRY_SYMBOL_V1
 
-    /// Size of the v1.0 descriptor: every field up to and including `deinit`.
-    static let descriptorV1Size = MemoryLayout<mcph_plugin_descriptor>.size
-    static let transportV1Size = MemoryLayout<mcph_transport_v1>.size
-    static let routerV1Size = MemoryLayout<mcph_router_v1>.size
+    // The ABI 1.0 sizes: the smallest `struct_size` accepted from a peer, whatever the header
+    // grows into (fields past a declared `struct_size` read as absent). Each is the offset of the
+    // struct's last 1.0 field plus its size (a function pointer), like MCPH_*_SIZE_1_0 in C.
+    private static let pointerSize = MemoryLayout<UnsafeRawPointer?>.size
+    static let descriptorV1Size = MemoryLayout<mcph_plugin_descriptor>.offset(of: \.deinit)! + pointerSize
+    static let transportV1Size = MemoryLayout<mcph_transport_v1>.offset(of: \.destroy)! + pointerSize
+    static let routerV1Size = MemoryLayout<mcph_router_v1>.offset(of: \.route)! + pointerSize
+    static let callbacksV1Size = MemoryLayout<mcph_conn_callbacks>.offset(of: \.on_log)! + pointerSize
+    static let hostV1Size = MemoryLayout<mcph_host>.offset(of: \.get_interface)! + pointerSize
+
+    /// A growable struct a peer declared as `declaredSize` bytes, copied into a full-size value:
+    /// never reads past the declared size; fields past it are zero (absent). The caller checked
+    /// that `declaredSize` is at least the struct's 1.0 size.
+    static func readGrowable<T>(_ pointer: UnsafeRawPointer, declaredSize: UInt32, as type: T.Type) -> T {
+        let size = MemoryLayout<T>.size
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: MemoryLayout<T>.alignment)
+        defer { storage.deallocate() }
+        mcph_struct_copy(storage, size, pointer, Int(declaredSize))
+        return storage.load(as: T.self)
+    }
 }
 
 /// A plugin the loader refused, and why.
@@ -89,11 +105,13 @@ public struct PluginLoader {
             reject(shown, "\(PluginABI.entrySymbol) returned NULL; expected a plugin descriptor", registry)
             return
         }
-        let d = descriptor.pointee
-        guard Int(d.struct_size) >= PluginABI.descriptorV1Size else {
-            reject(shown, "descriptor struct_size \(d.struct_size) is smaller than the ABI 1.0 descriptor (\(PluginABI.descriptorV1Size) bytes)", registry)
+        // struct_size is the first field of every ABI version; read it alone before the rest.
+        let declared = UnsafeRawPointer(descriptor).load(as: UInt32.self)
+        guard Int(declared) >= PluginABI.descriptorV1Size else {
+            reject(shown, "descriptor struct_size \(declared) is smaller than the ABI 1.0 descriptor (\(PluginABI.descriptorV1Size) bytes)", registry)
             return
         }
+        let d = PluginABI.readGrowable(descriptor, declaredSize: declared, as: mcph_plugin_descriptor.self)
         guard d.abi_major == PluginABI.major else {
             reject(shown, "built for ABI \(d.abi_major).\(d.abi_minor); this host speaks ABI \(PluginABI.major).x (\(PluginABI.major).\(PluginABI.minimumMinor) to \(PluginABI.major).\(PluginABI.minor))", registry)
             return
@@ -126,38 +144,49 @@ public struct PluginLoader {
             reject(shown, "init failed (status \(status)): \(String(cBuffer: error))", registry)
             return
         }
-        let plugin = LoadedPlugin(info: info, descriptor: descriptor, state: state)
+        let plugin = LoadedPlugin(info: info, descriptor: descriptor, state: state, deinitFunction: d.deinit)
+        /// A plugin refused after its init succeeded is ended right away (deinit), as the ABI says.
+        func refuse(_ reason: String) {
+            reject(shown, reason, registry)
+            plugin.end()
+        }
 
+        // Both interfaces are checked before either is registered, so a refused plugin leaves nothing behind.
+        var transport: TransportPlugin?
         if d.kinds & UInt32(MCPH_KIND_TRANSPORT) != 0 {
             guard let raw = getInterface(state, MCPH_IFACE_TRANSPORT_V1) else {
-                reject(shown, "declares the transport kind but returns no '\(MCPH_IFACE_TRANSPORT_V1)' interface", registry)
+                refuse("declares the transport kind but returns no '\(MCPH_IFACE_TRANSPORT_V1)' interface")
                 return
             }
-            let table = raw.assumingMemoryBound(to: mcph_transport_v1.self)
-            guard Int(table.pointee.struct_size) >= PluginABI.transportV1Size, let namePtr = table.pointee.name,
-                  table.pointee.open != nil, table.pointee.send != nil, table.pointee.close != nil, table.pointee.destroy != nil else {
-                reject(shown, "its '\(MCPH_IFACE_TRANSPORT_V1)' table is incomplete (struct_size \(table.pointee.struct_size), expected at least \(PluginABI.transportV1Size) with every function set)", registry)
+            let size = raw.load(as: UInt32.self)
+            let table = Int(size) >= PluginABI.transportV1Size ? PluginABI.readGrowable(raw, declaredSize: size, as: mcph_transport_v1.self) : nil
+            guard let table, let namePtr = table.name, table.open != nil, table.send != nil, table.close != nil, table.destroy != nil else {
+                refuse("its '\(MCPH_IFACE_TRANSPORT_V1)' table is incomplete (struct_size \(size), expected at least \(PluginABI.transportV1Size) with every function set)")
                 return
             }
             let name = String(cString: namePtr)
             if let other = registry.transports[name] {
-                reject(shown, "transport '\(name)' is already provided by plugin '\(other.plugin.info.id)'", registry)
+                refuse("transport '\(name)' is already provided by plugin '\(other.plugin.info.id)'")
                 return
             }
-            registry.transports[name] = TransportPlugin(plugin: plugin, table: table, name: name)
+            transport = TransportPlugin(plugin: plugin, table: table, name: name)
         }
+        var router: RouterPlugin?
         if d.kinds & UInt32(MCPH_KIND_ROUTER) != 0 {
             guard let raw = getInterface(state, MCPH_IFACE_ROUTER_V1) else {
-                reject(shown, "declares the router kind but returns no '\(MCPH_IFACE_ROUTER_V1)' interface", registry)
+                refuse("declares the router kind but returns no '\(MCPH_IFACE_ROUTER_V1)' interface")
                 return
             }
-            let table = raw.assumingMemoryBound(to: mcph_router_v1.self)
-            guard Int(table.pointee.struct_size) >= PluginABI.routerV1Size, table.pointee.expose != nil, table.pointee.route != nil else {
-                reject(shown, "its '\(MCPH_IFACE_ROUTER_V1)' table is incomplete", registry)
+            let size = raw.load(as: UInt32.self)
+            let table = Int(size) >= PluginABI.routerV1Size ? PluginABI.readGrowable(raw, declaredSize: size, as: mcph_router_v1.self) : nil
+            guard let table, table.expose != nil, table.route != nil else {
+                refuse("its '\(MCPH_IFACE_ROUTER_V1)' table is incomplete (struct_size \(size), expected at least \(PluginABI.routerV1Size) with both functions set)")
                 return
             }
-            registry.routers.append(RouterPlugin(plugin: plugin, table: table))
+            router = RouterPlugin(plugin: plugin, table: table)
         }
+        if let transport { registry.transports[transport.name] = transport }
+        if let router { registry.routers.append(router) }
         registry.plugins.append(plugin)
         logger.debug("plugin loaded", metadata: ["id": "\(id)", "version": "\(info.version)", "file": "\(path)"])
     }

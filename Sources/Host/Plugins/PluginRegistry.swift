@@ -1,3 +1,5 @@
+import Locking
+import Logging
 import PluginAPI
 
 /// What a plugin's descriptor says about it.
@@ -21,41 +23,82 @@ public struct PluginInfo: Sendable, Equatable {
 
 /// A loaded, initialised plugin. Never unloaded.
 ///
+/// The ABI's "control thread" rule: `open`, `destroy` and `deinit` of one plugin never run at the
+/// same time. `control` serializes them (calls may come from different threads). A `destroy` can
+/// block while the plugin joins its threads, so an `open` of the same plugin may wait that long;
+/// destroys run on dedicated threads, so the wait never holds up the host's other work.
+///
 /// `@unchecked Sendable`: the pointers are written once at load time and only read afterwards;
 /// the plugin's state is the plugin's to synchronise (the ABI states each function's threading).
 public final class LoadedPlugin: @unchecked Sendable {
     public let info: PluginInfo
     let descriptor: UnsafePointer<mcph_plugin_descriptor>
     let state: UnsafeMutableRawPointer?
+    /// The descriptor's `deinit`, or nil (absent: NULL, or past a short `struct_size`).
+    let deinitFunction: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
 
-    init(info: PluginInfo, descriptor: UnsafePointer<mcph_plugin_descriptor>, state: UnsafeMutableRawPointer?) {
+    struct Control {
+        /// Connections opened and not yet destroyed.
+        var connections = 0
+        /// `deinit` ran (or was given up): nothing of the plugin may be called any more.
+        var ended = false
+    }
+    private let control = Locked(Control())
+
+    init(info: PluginInfo, descriptor: UnsafePointer<mcph_plugin_descriptor>, state: UnsafeMutableRawPointer?,
+         deinitFunction: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) {
         self.info = info
         self.descriptor = descriptor
         self.state = state
+        self.deinitFunction = deinitFunction
+    }
+
+    /// Runs one control-thread call of the plugin (`open`, `destroy`, `deinit`), never concurrently
+    /// with another; nil when the plugin has already ended.
+    func withControl<Result>(_ body: (inout Control) -> Result) -> Result? {
+        control.withLock { control in
+            guard !control.ended else { return nil }
+            return body(&control)
+        }
+    }
+
+    /// Connections opened and not yet destroyed.
+    public var openConnections: Int { control.withLock { $0.connections } }
+
+    /// Calls `deinit` once (if the plugin has one) unless it has connections left; afterwards
+    /// nothing of the plugin is called. Returns whether this call ended it.
+    @discardableResult
+    func end() -> Bool {
+        control.withLock { control in
+            guard !control.ended, control.connections == 0 else { return false }
+            control.ended = true
+            deinitFunction?(state)
+            return true
+        }
     }
 }
 
-/// A plugin's `mcph.transport/1` table. `@unchecked Sendable`: immutable after load; the table is
-/// static in the plugin.
+/// A plugin's `mcph.transport/1` table, copied at load time (at most its declared `struct_size`;
+/// slots it does not have read as absent). `@unchecked Sendable`: immutable after load.
 public final class TransportPlugin: @unchecked Sendable {
     public let plugin: LoadedPlugin
-    let table: UnsafePointer<mcph_transport_v1>
+    let table: mcph_transport_v1
     public let name: String
 
-    init(plugin: LoadedPlugin, table: UnsafePointer<mcph_transport_v1>, name: String) {
+    init(plugin: LoadedPlugin, table: mcph_transport_v1, name: String) {
         self.plugin = plugin
         self.table = table
         self.name = name
     }
 }
 
-/// A plugin's `mcph.router/1` table. `@unchecked Sendable`: immutable after load; router
-/// functions are thread-safe by contract.
+/// A plugin's `mcph.router/1` table, copied at load time like a transport's. `@unchecked
+/// Sendable`: immutable after load; router functions are thread-safe by contract.
 public final class RouterPlugin: @unchecked Sendable {
     public let plugin: LoadedPlugin
-    let table: UnsafePointer<mcph_router_v1>
+    let table: mcph_router_v1
 
-    init(plugin: LoadedPlugin, table: UnsafePointer<mcph_router_v1>) {
+    init(plugin: LoadedPlugin, table: mcph_router_v1) {
         self.plugin = plugin
         self.table = table
     }
@@ -73,4 +116,39 @@ public final class PluginRegistry: @unchecked Sendable {
     public init() {}
 
     public func transport(named name: String) -> TransportPlugin? { transports[name] }
+
+    /// Ends every loaded plugin at host shutdown: waits (up to `timeout` seconds) until each has no
+    /// connection left, then calls its `deinit`. A plugin whose connections are still not destroyed
+    /// at the deadline is not deinitialised (the ABI promises deinit only after every destroy);
+    /// that is logged. Call it after the core's shutdown; idempotent.
+    public func shutdown(timeout: Double = 5, logger: Logger) async {
+        let deadline = MonotonicClock.nanoseconds().addingSaturating(seconds: timeout)
+        for plugin in plugins {
+            while plugin.openConnections > 0 && MonotonicClock.nanoseconds() < deadline {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            if !plugin.end(), plugin.openConnections > 0 {
+                logger.error("plugin '\(plugin.info.id)' still has \(plugin.openConnections) connection(s) at shutdown; its deinit is not called")
+            }
+        }
+    }
+}
+
+extension PluginRegistry {
+    /// Ends (deinit) every plugin that has no connection, without waiting: for commands that
+    /// load plugins and open nothing (`mcp-host plugins`).
+    public func endIdlePlugins() {
+        for plugin in plugins { plugin.end() }
+    }
+}
+
+extension UInt64 {
+    /// This clock reading plus `seconds` (negative, NaN: none), saturating instead of trapping.
+    func addingSaturating(seconds: Double) -> UInt64 {
+        guard seconds.isFinite, seconds > 0 else { return self }
+        let nanos = seconds * 1e9
+        let delta = nanos >= Double(UInt64.max) ? UInt64.max : UInt64(nanos)
+        let (sum, overflow) = addingReportingOverflow(delta)
+        return overflow ? .max : sum
+    }
 }

@@ -3,16 +3,28 @@ import Synchronization
 
 /// The aggregated catalog: for each kind and backend, the items as clients see them (already
 /// renamed, as JSON bytes) and the map from exposed names back to the backend's own names.
+///
+/// Name collisions: when two backends expose the same name (two `a__x` from different routers'
+/// rules, or the same resource URI, which is never prefixed), the backend first in the host's
+/// order (server names sorted) owns it: only its item is listed and calls go to it; the other's
+/// item is hidden (and logged) until the owner stops listing it.
+///
+/// Staleness: each (kind, backend) has a generation that `invalidate` (a backend's
+/// `list_changed`) advances. A fetch records the generation it started at and `store` clears the
+/// stale mark only if no `list_changed` arrived meanwhile, so a change during a fetch is not lost.
 public final class Catalog: Sendable {
     public struct Items: Sendable {
         /// Each item's JSON object, renamed and with its description prefixed.
         public var elements: [[UInt8]]
         /// Exposed name -> the backend's name.
         public var names: [String: String]
+        /// The exposed name of each element, in the same order as `elements`.
+        public var exposed: [String]
 
-        public init(elements: [[UInt8]] = [], names: [String: String] = [:]) {
+        public init(elements: [[UInt8]] = [], names: [String: String] = [:], exposed: [String] = []) {
             self.elements = elements
             self.names = names
+            self.exposed = exposed
         }
     }
 
@@ -26,6 +38,7 @@ public final class Catalog: Sendable {
         /// Exposed name -> (backend, original) per kind, rebuilt when a backend's items change.
         var index: [ItemKind: [String: (backend: String, name: String)]] = [:]
         var stale: Set<Key> = []
+        var generation: [Key: UInt64] = [:]
     }
 
     private let state = Locked(State())
@@ -42,14 +55,21 @@ public final class Catalog: Sendable {
         state.withLock { $0.items[Key(kind: kind, backend: backend)] }
     }
 
-    /// Stores a backend's items; returns the names that collided with another backend's (the
-    /// first backend in `order` keeps a colliding name).
+    /// The generation of a backend's list: read it before fetching, pass it to `store`.
+    public func generation(_ kind: ItemKind, of backend: String) -> UInt64 {
+        state.withLock { $0.generation[Key(kind: kind, backend: backend)] ?? 0 }
+    }
+
+    /// Stores a backend's items fetched at `generation` (nil: unconditionally fresh); returns the
+    /// names that collided with another backend's (the first backend in `order` keeps a colliding
+    /// name). If the list changed since the fetch began, the items are kept for serving but stay
+    /// stale, so the next list fetches again.
     @discardableResult
-    public func store(_ kind: ItemKind, backend: String, items: Items, order: [String]) -> [String] {
+    public func store(_ kind: ItemKind, backend: String, items: Items, order: [String], generation: UInt64? = nil) -> [String] {
         state.withLock { state in
             let key = Key(kind: kind, backend: backend)
             state.items[key] = items
-            state.stale.remove(key)
+            if generation == nil || generation == (state.generation[key] ?? 0) { state.stale.remove(key) }
             var index: [String: (backend: String, name: String)] = [:]
             var collisions: [String] = []
             for name in order {
@@ -69,7 +89,22 @@ public final class Catalog: Sendable {
 
     /// Marks a backend's list as needing a refresh (it sent list_changed).
     public func invalidate(_ kind: ItemKind, backend: String) {
-        _ = state.withLock { $0.stale.insert(Key(kind: kind, backend: backend)) }
+        state.withLock { state in
+            let key = Key(kind: kind, backend: backend)
+            state.stale.insert(key)
+            state.generation[key, default: 0] &+= 1
+        }
+    }
+
+    /// The elements of a backend's items that it owns (not hidden by a collision), in order.
+    public func visibleElements(_ kind: ItemKind, of backend: String, _ items: Items) -> [[UInt8]] {
+        guard items.exposed.count == items.elements.count else { return items.elements }
+        return state.withLock { state in
+            guard let index = state.index[kind] else { return items.elements }
+            return zip(items.elements, items.exposed).compactMap { element, name in
+                index[name].map { $0.backend == backend } ?? true ? element : nil
+            }
+        }
     }
 
     /// How many items of a kind the catalog knows (after name collisions are resolved).

@@ -1,3 +1,4 @@
+import Logging
 import PluginAPI
 
 /// Kinds of catalog items, as the router ABI numbers them.
@@ -64,12 +65,34 @@ public enum RouteDecision: Sendable, Equatable {
 /// rule without shortening, so the host still works and says so in its log).
 public struct Router: Sendable {
     public let plugin: RouterPlugin?
+    /// Where a router's errors are logged (an error from `expose` hides the item).
+    let logger: Logger
 
-    public init(plugin: RouterPlugin?) { self.plugin = plugin }
+    public init(plugin: RouterPlugin?, logger: Logger = Logger(label: "mcp-host")) {
+        self.plugin = plugin
+        self.logger = logger
+    }
+
+    /// What an `expose` answer means. ABI 1.0 hid an item with 1, the value of MCPH_E_INVALID; since
+    /// 1.1 hiding is MCPH_EXPOSE_HIDE (-1) and any other non-zero value is an error. The plugin's
+    /// descriptor says which header it was built against.
+    enum ExposeAnswer: Equatable {
+        case show, hide, tooSmall, error(Int32)
+    }
+
+    static func interpretExpose(_ status: Int32, pluginMinor: UInt16) -> ExposeAnswer {
+        switch status {
+        case MCPH_EXPOSE_SHOW: return .show
+        case MCPH_EXPOSE_HIDE_1_0 where pluginMinor == 0: return .hide
+        case MCPH_EXPOSE_HIDE where pluginMinor >= 1: return .hide
+        case MCPH_E_TOO_SMALL: return .tooSmall
+        default: return .error(status)
+        }
+    }
 
     /// The exposed name of a backend's item, or nil when the router hides it.
     public func expose(_ kind: ItemKind, backend: String, name: String) -> String? {
-        guard let plugin, let expose = plugin.table.pointee.expose else {
+        guard let plugin, let expose = plugin.table.expose else {
             return kind == .tool || kind == .prompt ? backend + "__" + name : name
         }
         var backendBytes = Array(backend.utf8), nameBytes = Array(name.utf8)
@@ -89,14 +112,18 @@ public struct Router: Sendable {
                 }
                 return (status, buf.len)
             }
-            switch status {
-            case MCPH_EXPOSE_SHOW:
-                return String(decoding: storage[0..<min(length, capacity)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            case MCPH_EXPOSE_HIDE:
+            switch Self.interpretExpose(status, pluginMinor: plugin.plugin.info.abiMinor) {
+            case .show:
+                return String(decoding: storage[0..<min(max(length, 0), capacity)].map { UInt8(bitPattern: $0) }, as: UTF8.self) // len is a plugin-written size_t
+            case .hide:
                 return nil
-            case MCPH_E_TOO_SMALL where length > capacity && capacity < 1 << 20:
+            case .tooSmall where length > capacity && length <= 1 << 20:
                 capacity = length
-            default:
+            case .tooSmall:
+                logger.error("router '\(plugin.plugin.info.id)' needs \(length) bytes for the exposed name of \(kind.noun) '\(name)' of backend '\(backend)' (at most 1 MiB, and more than the \(capacity) offered); the item is hidden")
+                return nil
+            case .error(let code):
+                logger.error("router '\(plugin.plugin.info.id)' failed to expose \(kind.noun) '\(name)' of backend '\(backend)' (status \(code)); the item is hidden: fix or update the router plugin")
                 return nil
             }
         }
@@ -104,7 +131,7 @@ public struct Router: Sendable {
 
     /// The router's decision for a request naming `name`.
     public func route(method: String, kind: ItemKind, name: String) -> RouteDecision {
-        guard let plugin, let route = plugin.table.pointee.route else {
+        guard let plugin, let route = plugin.table.route else {
             guard kind == .tool || kind == .prompt, let sep = name.firstRange(of: "__"), sep.lowerBound != name.startIndex else {
                 return .noOpinion
             }
@@ -134,7 +161,7 @@ public struct Router: Sendable {
             }
         }
         func text(_ storage: [CChar], _ length: Int) -> String {
-            String(decoding: storage[0..<min(length, storage.count)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            String(decoding: storage[0..<min(max(length, 0), storage.count)].map { UInt8(bitPattern: $0) }, as: UTF8.self) // len is a plugin-written size_t
         }
         switch decision {
         case MCPH_ROUTE_FORWARD where lengths.0 <= backend.count && lengths.1 <= item.count:

@@ -51,7 +51,7 @@ public final class OneShot<Value: Sendable>: Sendable {
     /// Waits for the value, resolving it with `fallback` if nobody did within `seconds`.
     public func value(timeout seconds: Double, orElse fallback: @autoclosure @escaping @Sendable () -> Value) async -> Value {
         let timer = Task { [weak self] in
-            try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            try? await Task.sleep(for: .nanoseconds(MonotonicClock.int64Nanoseconds(seconds: seconds)))
             if !Task.isCancelled { self?.resolve(fallback()) }
         }
         let installed = state.withLock { state -> Bool in

@@ -8,16 +8,25 @@
  *  - One exported entry symbol whose NAME carries the major version: mcph_plugin_entry_v1.
  *    A library built for another major simply lacks it (a clean dlsym miss).
  *  - Growable structs start with `struct_size`; fields are only ever appended; a reader never
- *    touches bytes beyond the struct_size the writer declared.
+ *    touches bytes beyond the struct_size the writer declared. Fields past a declared struct_size
+ *    read as absent (zero / NULL). The smallest acceptable struct_size of each struct is its ABI 1.0
+ *    size (MCPH_*_SIZE_1_0 below), never the reader's own sizeof: a 1.0 peer stays usable forever
+ *    within major 1. mcph_struct_copy() below does the bounded copy.
  *  - Interfaces are fetched by versioned string id ("mcph.transport/1", "mcph.router/1").
  *  - Nothing unwinds across the boundary: functions return an mcph_status and, where useful, write
  *    a NUL-terminated message into a caller-provided buffer.
  *  - Every item states who owns it, until when, and from which threads it may be used.
  *
- * Threads: "control thread" = the host thread that loads plugins and opens/closes connections
- * (one at a time per plugin; never concurrently with itself). "any thread" = may be called
- * concurrently from several threads. "serialized per connection" = never concurrently for the
- * same connection, possibly from different threads over time.
+ * Threads: "control thread" = the host serializes these calls per plugin (init, get_interface,
+ * open, destroy, deinit): two of them never run at the same time for one plugin, but successive
+ * calls may come from different host threads. "any thread" = may be called concurrently from
+ * several threads. "serialized per connection" = never concurrently for the same connection,
+ * possibly from different threads over time.
+ *
+ * Re-entrancy (since 1.1, and what a 1.0 plugin was promised): the host never calls a plugin
+ * function from inside one of that plugin's callbacks (on_message, on_event, on_log) on the same
+ * thread. Work the host decides inside a callback (answering a backend's ping, closing after a
+ * protocol violation) is run later on another host thread, in order per connection.
  */
 #ifndef MCPH_PLUGIN_H
 #define MCPH_PLUGIN_H
@@ -35,7 +44,7 @@ extern "C" {
 /* Major: bumped on any incompatible change; also renames the entry symbol. */
 #define MCPH_ABI_MAJOR 1
 /* Minor: bumped whenever anything is appended (a field, a constant, an interface). */
-#define MCPH_ABI_MINOR 0
+#define MCPH_ABI_MINOR 1
 
 /* The entry symbol a v1 plugin exports (the string the host passes to dlsym). */
 #define MCPH_ENTRY_SYMBOL_V1 "mcph_plugin_entry_v1"
@@ -65,6 +74,26 @@ typedef int32_t mcph_log_level;
 #define MCPH_LOG_INFO 2
 #define MCPH_LOG_WARNING 3
 #define MCPH_LOG_ERROR 4
+
+/* ---- Growable structs ------------------------------------------------------------------------- */
+
+/* Bytes of a struct up to and including `field` (the size a struct had when `field` was its last). */
+#define MCPH_SIZE_THROUGH(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+
+/*
+ * Copies a growable struct the peer declared as `src_size` bytes (its struct_size) into `dst` of
+ * `dst_size` bytes (the reader's sizeof): copies min(src_size, dst_size) bytes and zeroes the rest,
+ * so fields the peer does not have read as absent. The caller first checks that src_size is at
+ * least the struct's 1.0 size. Pure; any thread.
+ */
+static inline void mcph_struct_copy(void *dst, size_t dst_size, const void *src, size_t src_size) {
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    size_t n = src_size < dst_size ? src_size : dst_size;
+    size_t i;
+    for (i = 0; i < n; i++) d[i] = s[i];
+    for (; i < dst_size; i++) d[i] = 0;
+}
 
 /* ---- Bytes and buffers ------------------------------------------------------------------------ */
 
@@ -100,7 +129,8 @@ typedef struct mcph_buf {
 /*
  * Passed once to mcph_plugin_descriptor.init. Owned by the host; valid until the plugin's
  * `deinit` returns (plugins are never unloaded, so in practice for the process lifetime).
- * Growable: check struct_size before reading a field appended after ABI 1.0.
+ * Growable: check struct_size before reading a field appended after ABI 1.0 (the minimum is
+ * MCPH_HOST_SIZE_1_0).
  */
 typedef struct mcph_host {
     uint32_t struct_size; /* sizeof(mcph_host) as the host was built */
@@ -114,9 +144,12 @@ typedef struct mcph_host {
     /* Monotonic clock in nanoseconds (the host's injected clock). Any thread; never blocks. */
     uint64_t (*monotonic_ns)(void *ctx);
 
-    /* Host-side interface by versioned id, or NULL. Control thread. ABI 1.0 defines none. */
+    /* Host-side interface by versioned id, or NULL. Control thread. ABI 1.1 defines none. */
     const void *(*get_interface)(void *ctx, const char *iface_id);
 } mcph_host;
+
+/* The 1.0 size of mcph_host: the smallest struct_size a plugin may be given. */
+#define MCPH_HOST_SIZE_1_0 MCPH_SIZE_THROUGH(mcph_host, get_interface)
 
 /* ---- The plugin descriptor -------------------------------------------------------------------- */
 
@@ -126,7 +159,7 @@ typedef struct mcph_host {
 
 /*
  * Returned by the entry function. Owned by the plugin, static: valid for the process lifetime.
- * Growable (struct_size first).
+ * Growable (struct_size first; the host accepts MCPH_DESCRIPTOR_SIZE_1_0 and up).
  */
 typedef struct mcph_plugin_descriptor {
     uint32_t struct_size;    /* sizeof(mcph_plugin_descriptor) as the plugin was built */
@@ -151,9 +184,18 @@ typedef struct mcph_plugin_descriptor {
      */
     const void *(*get_interface)(void *state, const char *iface_id);
 
-    /* Ends the plugin: every connection was destroyed before. Control thread; may be NULL. */
+    /*
+     * Ends the plugin; may be NULL. Called exactly once after a successful init: right away when
+     * the host refuses the plugin after init (duplicate id or transport name, missing or
+     * incomplete interface), else at host shutdown once every connection of the plugin was
+     * destroyed (if a connection is still not destroyed at the shutdown deadline, deinit is
+     * skipped and the host logs it). Nothing of the plugin is called afterwards. Control thread.
+     */
     void (*deinit)(void *state);
 } mcph_plugin_descriptor;
+
+/* The 1.0 size of mcph_plugin_descriptor. */
+#define MCPH_DESCRIPTOR_SIZE_1_0 MCPH_SIZE_THROUGH(mcph_plugin_descriptor, deinit)
 
 /* Type of the entry function. It must be callable any number of times and return the same pointer. */
 typedef const mcph_plugin_descriptor *(*mcph_plugin_entry_v1_fn)(void);
@@ -172,12 +214,14 @@ typedef int32_t mcph_conn_event;
 #define MCPH_EVENT_OPENED 1   /* the connection is ready for send (at most once) */
 #define MCPH_EVENT_FAILED 2   /* terminal: opening or the connection failed; code/detail say why */
 #define MCPH_EVENT_CLOSED 3   /* terminal: closed (by close() or by the peer); code = exit status or 0 */
-#define MCPH_EVENT_WRITABLE 4 /* send may succeed again after MCPH_E_AGAIN */
+#define MCPH_EVENT_WRITABLE 4 /* send may succeed again after MCPH_E_AGAIN; owed after every E_AGAIN */
 
 /*
- * Given by the host to open(). The plugin copies the struct; `ctx` stays valid until destroy()
- * returns. The host's functions only enqueue work: they never block and never call back into the
- * plugin, so a plugin may call them while holding its own locks.
+ * Given by the host to open(). The plugin copies the struct (at most struct_size bytes, see
+ * mcph_struct_copy; the minimum is MCPH_CONN_CALLBACKS_SIZE_1_0); `ctx` stays valid until
+ * destroy() returns. The host's functions only enqueue work: they never block and never call back
+ * into the plugin (see "Re-entrancy" above), so a plugin may call them while holding its own
+ * locks, and from inside its own send or close.
  */
 typedef struct mcph_conn_callbacks {
     uint32_t struct_size; /* sizeof(mcph_conn_callbacks) as the host was built */
@@ -200,6 +244,9 @@ typedef struct mcph_conn_callbacks {
     void (*on_log)(void *ctx, mcph_log_level level, const char *msg, size_t msg_len);
 } mcph_conn_callbacks;
 
+/* The 1.0 size of mcph_conn_callbacks: the smallest struct_size a transport may be given. */
+#define MCPH_CONN_CALLBACKS_SIZE_1_0 MCPH_SIZE_THROUGH(mcph_conn_callbacks, on_log)
+
 /* The transport interface table. Static, owned by the plugin. Growable. */
 typedef struct mcph_transport_v1 {
     uint32_t struct_size; /* sizeof(mcph_transport_v1) as the plugin was built */
@@ -210,7 +257,8 @@ typedef struct mcph_transport_v1 {
      * the host has already substituted ${VAR}s). Returns at once: MCPH_OK with *out_conn set, then
      * exactly one of OPENED/FAILED arrives later (from any thread, possibly before open returns
      * to the host — the host is prepared for that). A non-OK status means nothing was created
-     * and no callback will come; err holds a NUL-terminated reason. Control thread.
+     * and no callback will come; err holds a NUL-terminated reason. Control thread: never
+     * concurrently with another open or destroy of this plugin, so keep it short (it delays them).
      */
     mcph_status (*open)(void *plugin_state, const char *config_json, size_t config_len,
                         const mcph_conn_callbacks *callbacks, void **out_conn, char *err, size_t err_cap);
@@ -218,24 +266,32 @@ typedef struct mcph_transport_v1 {
     /*
      * Queues one complete JSON-RPC message (no framing; the plugin frames it). Never blocks.
      * Any thread; calls for one connection are serialized by the host. Consumes `message` per
-     * mcph_bytes whatever it returns. MCPH_E_AGAIN: queue full, nothing queued, wait for
-     * MCPH_EVENT_WRITABLE. MCPH_E_CLOSED: the connection is gone.
+     * mcph_bytes whatever it returns. MCPH_E_AGAIN: queue full, nothing queued; the plugin owes
+     * one MCPH_EVENT_WRITABLE once it can take messages again, and the host keeps this message and
+     * every later one (in order) until then. MCPH_E_CLOSED: the connection is gone. Never called
+     * from inside this plugin's callbacks.
      */
     mcph_status (*send)(void *conn, mcph_bytes message);
 
     /*
      * Begins an orderly close; returns at once. Within grace_ms (plus a small fixed margin) the
      * connection ends with exactly one terminal event, if none was sent already; a child process
-     * and everything it started is gone by then. Idempotent. Any thread.
+     * and everything it started is gone by then. Idempotent. Any thread; never from inside this
+     * plugin's callbacks. Messages the host still holds back (after MCPH_E_AGAIN) are not sent.
      */
     mcph_status (*close)(void *conn, uint32_t grace_ms);
 
     /*
      * Frees the connection. Closes it first if needed (grace 0). When destroy returns, no callback
-     * for this connection runs or will run. Control thread; never from inside a callback.
+     * for this connection runs or will run. Control thread (never concurrently with another open
+     * or destroy of this plugin); never from inside a callback. May block until the plugin's
+     * threads are done; the host calls it from a thread of its own, never from its task pool.
      */
     void (*destroy)(void *conn);
 } mcph_transport_v1;
+
+/* The 1.0 size of mcph_transport_v1: the smallest struct_size the host accepts. */
+#define MCPH_TRANSPORT_SIZE_1_0 MCPH_SIZE_THROUGH(mcph_transport_v1, destroy)
 
 /* ---- Router interface "mcph.router/1" ---------------------------------------------------------- */
 
@@ -248,9 +304,16 @@ typedef int32_t mcph_item_kind;
 #define MCPH_ITEM_RESOURCE 3          /* name = the resource URI */
 #define MCPH_ITEM_RESOURCE_TEMPLATE 4 /* name = the URI template */
 
-/* expose() answers. */
-#define MCPH_EXPOSE_SHOW 0 /* list the item under the name written to out_name */
-#define MCPH_EXPOSE_HIDE 1 /* filter the item out of every list; calls to it are rejected */
+/*
+ * expose() answers. In ABI 1.0 MCPH_EXPOSE_HIDE was 1, the same value as MCPH_E_INVALID, so an
+ * error could not be told from a decision to hide. Since 1.1 it is -1, distinct from every status
+ * code. The host reads the answer by the minor in the plugin's descriptor: minor 0 -> 1 means
+ * hide (MCPH_EXPOSE_HIDE_1_0); minor >= 1 -> -1 means hide and any other non-zero value is an
+ * error, which the host logs (naming the item and the status) before hiding the item.
+ */
+#define MCPH_EXPOSE_SHOW 0      /* list the item under the name written to out_name */
+#define MCPH_EXPOSE_HIDE (-1)   /* filter the item out of every list; calls to it are rejected */
+#define MCPH_EXPOSE_HIDE_1_0 1  /* what MCPH_EXPOSE_HIDE was in 1.0; only meaningful from a 1.0 plugin */
 
 /* route() answers. */
 typedef int32_t mcph_route_decision;
@@ -267,7 +330,8 @@ typedef struct mcph_router_v1 {
 
     /*
      * The exposed name of a backend's item, written to out_name (MCPH_E_TOO_SMALL if it does
-     * not fit), or MCPH_EXPOSE_HIDE. Must be deterministic: the same input gives the same name.
+     * not fit), or MCPH_EXPOSE_HIDE, or another mcph_status on error (logged; the item is hidden).
+     * Must be deterministic: the same input gives the same name.
      * All strings are borrowed for the call and not NUL-terminated.
      */
     int32_t (*expose)(void *state, mcph_item_kind kind, const char *backend, size_t backend_len,
@@ -282,6 +346,9 @@ typedef struct mcph_router_v1 {
                                  const char *name, size_t name_len, mcph_buf *out_backend,
                                  mcph_buf *out_name, mcph_buf *out_message);
 } mcph_router_v1;
+
+/* The 1.0 size of mcph_router_v1: the smallest struct_size the host accepts. */
+#define MCPH_ROUTER_SIZE_1_0 MCPH_SIZE_THROUGH(mcph_router_v1, route)
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -6,6 +6,10 @@ import PluginAPI
 // The C face of the stdio transport: the entry symbol, the descriptor and the transport table.
 // All of it is built once (Swift globals initialise lazily and thread-safely) and never freed.
 
+/// ABI 1.0 sizes of the growable structs this plugin reads from the host (the minimum accepted).
+let callbacksV1Size = MemoryLayout<mcph_conn_callbacks>.offset(of: \.on_log)! + MemoryLayout<UnsafeRawPointer?>.size
+let hostV1Size = MemoryLayout<mcph_host>.offset(of: \.get_interface)! + MemoryLayout<UnsafeRawPointer?>.size
+
 /// Default grace for close stdin -> SIGTERM -> SIGKILL when the config does not say.
 private let defaultGraceMs = 2000
 
@@ -82,19 +86,25 @@ private func transportOpen(_ state: UnsafeMutableRawPointer?, _ config: UnsafePo
         writeError("open: missing argument", err, cap)
         return MCPH_E_INVALID
     }
-    guard Int(callbacks.pointee.struct_size) >= MemoryLayout<mcph_conn_callbacks>.size else {
-        writeError("open: mcph_conn_callbacks too small", err, cap)
+    // Growable struct: accept the 1.0 size and up, copy no more than the host declared (fields
+    // past it read as absent).
+    let declared = UnsafeRawPointer(callbacks).load(as: UInt32.self)
+    guard Int(declared) >= callbacksV1Size else {
+        writeError("open: mcph_conn_callbacks struct_size \(declared) is smaller than ABI 1.0's (\(callbacksV1Size) bytes)", err, cap)
         return MCPH_E_INVALID
     }
+    var table = mcph_conn_callbacks()
+    mcph_struct_copy(&table, MemoryLayout<mcph_conn_callbacks>.size, callbacks, Int(declared))
     let plugin = Unmanaged<StdioPlugin>.fromOpaque(state).takeUnretainedValue()
     do {
         let parsed = try config.withMemoryRebound(to: UInt8.self, capacity: length) {
             try StdioConfig.parse(UnsafeBufferPointer(start: $0, count: length))
         }
-        let grace = max(0, parsed.shutdownGraceMs ?? defaultGraceMs)
+        // The host checks shutdownGraceMs (0...600000); clamp anyway so `graceMs + 1000` in the escalation cannot overflow.
+        let grace = min(max(0, parsed.shutdownGraceMs ?? defaultGraceMs), 600_000)
         let process = try ProcessSpawner.spawn(supervisor: plugin.supervisorPath, lifeline: plugin.lifelineRead,
                                                graceMs: grace / 2, config: parsed)
-        let connection = StdioConnection(name: parsed.name ?? parsed.command, callbacks: callbacks.pointee,
+        let connection = StdioConnection(name: parsed.name ?? parsed.command, callbacks: table,
                                          process: process, graceMs: grace / 2)
         out.pointee = Unmanaged.passRetained(connection).toOpaque()
         connection.start()

@@ -13,19 +13,26 @@ import PosixSupport
 ///
 /// `@unchecked Sendable`: every stored property is immutable after `make`.
 final class StdioPlugin: @unchecked Sendable {
-    let host: UnsafePointer<mcph_host>
+    /// The host's table, copied at init (at most its declared struct_size).
+    let host: mcph_host
     let supervisorPath: String
     let lifelineRead: Int32
     let lifelineWrite: Int32
 
-    private init(host: UnsafePointer<mcph_host>, supervisorPath: String, lifelineRead: Int32, lifelineWrite: Int32) {
+    private init(host: mcph_host, supervisorPath: String, lifelineRead: Int32, lifelineWrite: Int32) {
         self.host = host
         self.supervisorPath = supervisorPath
         self.lifelineRead = lifelineRead
         self.lifelineWrite = lifelineWrite
     }
 
-    static func make(host: UnsafePointer<mcph_host>) throws(SpawnError) -> StdioPlugin {
+    static func make(host pointer: UnsafePointer<mcph_host>) throws(SpawnError) -> StdioPlugin {
+        let declared = UnsafeRawPointer(pointer).load(as: UInt32.self)
+        guard Int(declared) >= hostV1Size else {
+            throw SpawnError(description: "the host's mcph_host struct_size \(declared) is smaller than ABI 1.0's (\(hostV1Size) bytes)")
+        }
+        var host = mcph_host()
+        mcph_struct_copy(&host, MemoryLayout<mcph_host>.size, pointer, Int(declared))
         guard let supervisor = locateSupervisor() else {
             throw SpawnError(description: "mcph-supervisor not found beside the plugin (\(pluginDirectory() ?? "?")) and MCPH_SUPERVISOR is not set; it is built with the package (swift build) and installed with the plugins")
         }
@@ -43,7 +50,7 @@ final class StdioPlugin: @unchecked Sendable {
     func log(_ level: mcph_log_level, _ message: String) {
         var message = message
         message.withUTF8 { utf8 in
-            utf8.withMemoryRebound(to: CChar.self) { host.pointee.log(host.pointee.ctx, level, $0.baseAddress, $0.count) }
+            utf8.withMemoryRebound(to: CChar.self) { host.log?(host.ctx, level, $0.baseAddress, $0.count) }
         }
     }
 

@@ -10,8 +10,8 @@ final class HTTPHost: @unchecked Sendable {
     let port: Int
     var base: String { "http://127.0.0.1:\(port)" }
 
-    init(config: String, extra: [String] = [], environment: [String: String] = [:]) throws {
-        host = try HostProcess(arguments: ["--plugins", Paths.pluginsDir, "--config", config, "--log-level", "debug",
+    init(config: String, extra: [String] = [], environment: [String: String] = [:], logLevel: String = "debug") throws {
+        host = try HostProcess(arguments: ["--plugins", Paths.pluginsDir, "--config", config, "--log-level", logLevel,
                                            "--http", "127.0.0.1:0"] + extra, environment: environment)
         let deadline = Date().addingTimeInterval(20)
         var found: Int?

@@ -20,6 +20,12 @@ Tools:
                             with the client's text, or with the error it got
 
 $FAKE_BACKEND_LIST_DELAY_MS delays the answer to tools/list (a slow backend);
+$FAKE_BACKEND_INIT_DELAY_MS delays the answer to initialize (a slow start);
+$FAKE_BACKEND_EXIT_AFTER_INIT names a file holding a count N: while N > 0, each start decrements it
+  and exits right after answering initialize;
+$FAKE_BACKEND_EXTRA_TOOL adds a tool of that name, answering "extra NAME";
+$FAKE_BACKEND_RESOURCES_DELAY_MS delays resources/list and resources/templates/list;
+$FAKE_BACKEND_READ_DELAY_MS delays resources/read;
 $FAKE_BACKEND_PAGE_SIZE makes tools/list paginate (nextCursor) with that many tools a page.
 """
 import json
@@ -75,6 +81,33 @@ TOOLS = [
 ]
 LIST_DELAY = int(os.environ.get("FAKE_BACKEND_LIST_DELAY_MS", "0")) / 1000.0
 PAGE_SIZE = int(os.environ.get("FAKE_BACKEND_PAGE_SIZE", "0"))
+INIT_DELAY = int(os.environ.get("FAKE_BACKEND_INIT_DELAY_MS", "0")) / 1000.0
+EXIT_AFTER_INIT = os.environ.get("FAKE_BACKEND_EXIT_AFTER_INIT")
+EXTRA_TOOL = os.environ.get("FAKE_BACKEND_EXTRA_TOOL")
+if EXTRA_TOOL:
+    TOOLS.append({"name": EXTRA_TOOL, "description": "The extra tool.", "inputSchema": {"type": "object"}})
+RESOURCES_DELAY = int(os.environ.get("FAKE_BACKEND_RESOURCES_DELAY_MS", "0")) / 1000.0
+READ_DELAY = int(os.environ.get("FAKE_BACKEND_READ_DELAY_MS", "0")) / 1000.0
+
+
+def exit_after_init_due():
+    """True (and the count decremented) when this start is one that must exit after initialize."""
+    if not EXIT_AFTER_INIT or not os.path.exists(EXIT_AFTER_INIT):
+        return False
+    with open(EXIT_AFTER_INIT) as f:
+        count = int(f.read().strip() or "0")
+    if count <= 0:
+        return False
+    with open(EXIT_AFTER_INIT, "w") as f:
+        f.write(str(count - 1))
+    return True
+
+
+def later(delay, function, *args):
+    if delay:
+        threading.Timer(delay, function, args=args).start()
+    else:
+        function(*args)
 
 
 def tools_page(params):
@@ -95,6 +128,8 @@ def call(id_, params):
     token = (params.get("_meta") or {}).get("progressToken")
     if name == "echo":
         result(id_, text(args.get("text", "")))
+    elif EXTRA_TOOL and name == EXTRA_TOOL:
+        result(id_, text("extra " + name))
     elif name == "slow":
         time.sleep(args.get("ms", 500) / 1000.0)
         result(id_, text("slow %s" % args.get("tag", "")))
@@ -160,9 +195,13 @@ def main():
             waiter[0].set()
             continue
         if method == "initialize":
+            if INIT_DELAY:
+                time.sleep(INIT_DELAY)
             result(id_, {"protocolVersion": message["params"]["protocolVersion"],
                          "capabilities": {"tools": {"listChanged": True}, "prompts": {}, "resources": {"subscribe": True}},
                          "serverInfo": {"name": NAME, "version": "1.0"}})
+            if exit_after_init_due():
+                os._exit(0)
         elif method == "tools/list":
             if LIST_DELAY:
                 threading.Timer(LIST_DELAY, result, args=(id_, tools_page(message.get("params")))).start()
@@ -174,12 +213,12 @@ def main():
             who = (message["params"].get("arguments") or {}).get("who", "you")
             result(id_, {"messages": [{"role": "user", "content": {"type": "text", "text": "hello %s from %s" % (who, message["params"]["name"])}}]})
         elif method == "resources/list":
-            result(id_, {"resources": [{"uri": "fake://%s/readme" % NAME, "name": "readme"}]})
+            later(RESOURCES_DELAY, result, id_, {"resources": [{"uri": "fake://%s/readme" % NAME, "name": "readme"}]})
         elif method == "resources/templates/list":
-            result(id_, {"resourceTemplates": [{"uriTemplate": "fake://%s/items/{id}" % NAME, "name": "item"}]})
+            later(RESOURCES_DELAY, result, id_, {"resourceTemplates": [{"uriTemplate": "fake://%s/items/{id}" % NAME, "name": "item"}]})
         elif method == "resources/read":
             uri = message["params"]["uri"]
-            result(id_, {"contents": [{"uri": uri, "text": "content of %s" % uri}]})
+            later(READ_DELAY, result, id_, {"contents": [{"uri": uri, "text": "content of %s" % uri}]})
         elif method in ("resources/subscribe", "resources/unsubscribe"):
             if "deny" in message["params"]["uri"]:
                 send({"jsonrpc": "2.0", "id": id_, "error": {"code": -32602, "message": "no subscriptions to %s" % message["params"]["uri"]}})

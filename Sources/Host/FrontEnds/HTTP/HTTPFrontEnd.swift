@@ -17,7 +17,7 @@ public final class HTTPFrontEnd: Sendable {
     let core: HostCore
     let logger: Logger
     let store: SessionStore
-    let security: HTTPSecurity
+    let validationPolicy: HTTPValidationPolicy
     let metrics: HostMetrics
     private let shutdown = OneShot<Void>()
 
@@ -27,7 +27,8 @@ public final class HTTPFrontEnd: Sendable {
         self.logger = logger
         self.metrics = metrics
         self.store = SessionStore(core: core, options: options, logger: logger)
-        self.security = HTTPSecurity(options: options)
+        self.validationPolicy = HTTPValidationPolicy(allowedOrigins: options.allowedOrigins, bearerTokens: options.bearerTokens,
+                                                     maxBodyBytes: options.maxBodyBytes, supportedVersions: ProtocolVersions.supported)
     }
 
     /// Why a bind is refused: non-loopback without `--insecure` or bearer tokens.
@@ -65,7 +66,7 @@ public final class HTTPFrontEnd: Sendable {
             await shutdown.value()
             logger.info("shutting down: no new connections; in-flight requests get \(formatSeconds(options.shutdownTimeout)) s")
             await group.triggerGracefulShutdown()
-            let deadline = MonotonicClock.nanoseconds() + UInt64(options.shutdownTimeout * 1e9)
+            let deadline = MonotonicClock.deadline(after: options.shutdownTimeout, from: MonotonicClock.nanoseconds())
             while store.all.contains(where: { $0.client.outstanding > 0 }), MonotonicClock.nanoseconds() < deadline {
                 try? await Task.sleep(for: .milliseconds(20))
             }

@@ -27,6 +27,18 @@ public struct HTTPOptions: Sendable {
 
     public init() {}
 
+    /// The accepted range of each user-settable number (see `HostOptions.Limits`).
+    public enum Limits {
+        /// `--session-timeout`: 1 s to 30 days.
+        public static let sessionIdleTimeout = SettingCheck.DurationRange(1, 30 * 86_400)
+        /// `--shutdown-timeout`: 0 (fail in-flight requests at once) to 1 hour.
+        public static let shutdownTimeout = SettingCheck.DurationRange(0, 3_600)
+        /// `--max-body-bytes`: 1 KiB (an `initialize` fits) to 1 GiB.
+        public static let maxBodyBytes: ClosedRange<Int> = 1_024...(1 << 30)
+        /// `--max-sessions`: 1 to 1,000,000.
+        public static let maxSessions: ClosedRange<Int> = 1...1_000_000
+    }
+
     /// Parses `HOST:PORT`, `:PORT`, `HOST` or `[IPv6]:PORT`.
     public static func parseAddress(_ text: String) -> (host: String, port: Int)? {
         if text.hasPrefix("[") {

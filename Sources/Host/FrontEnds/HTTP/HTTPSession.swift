@@ -1,15 +1,54 @@
 import Locking
+import Logging
 import NIOCore
 import Synchronization
 
 /// One request's answer path on a Streamable HTTP POST: the response (and, for an SSE answer, the
-/// progress before it) arrive here.
+/// progress and backend requests before it) arrive here.
+///
+/// Bound: at most `limit` messages *before* the response are queued (a client that does not read
+/// its POST stream); past that they are dropped, with one log line per exchange and a count when
+/// the response goes out. The response itself is never refused for the bound: it is the one
+/// message the request cannot do without, and it ends the exchange, so it adds at most one.
 final class PostExchange: Sendable {
-    let queue = MessageQueue(limit: 1024)
+    static let limit = 1024
+    let queue = MessageQueue(limit: PostExchange.limit)
+    /// Whether the answer goes out as an SSE stream (else as one JSON body).
+    let streaming: Bool
     /// The client's progress token, when its messages go on this POST's SSE stream.
     let progressToken: [UInt8]?
+    private let dropped = Atomic<Int>(0)
 
-    init(progressToken: [UInt8]?) { self.progressToken = progressToken }
+    init(streaming: Bool, progressToken: [UInt8]?) {
+        self.streaming = streaming
+        self.progressToken = streaming ? progressToken : nil
+    }
+
+    /// Queues a message that comes before the response (progress, a backend's request); false
+    /// if the stream is closed or holds `limit` messages already (the message is dropped).
+    func offer(_ message: [UInt8], logger: Logger, session: String) -> Bool {
+        if queue.pushWithinLimit(message) { return true }
+        if queue.isClosed { return false }
+        if dropped.wrappingAdd(1, ordering: .relaxed).oldValue == 0 {
+            logger.warning("a POST stream holds \(PostExchange.limit) unread messages (its client is not reading): dropping further messages before the response; the response itself will still be sent",
+                           metadata: ["session": "\(session)"])
+        }
+        return false
+    }
+
+    /// Queues the response and ends the exchange. Refused only when the stream is already closed
+    /// (the client went away or cancelled).
+    func finish(_ response: [UInt8], logger: Logger, session: String) {
+        let lost = dropped.load(ordering: .relaxed)
+        if lost > 0 {
+            logger.warning("\(lost) messages before the response were dropped on a POST stream whose client did not read",
+                           metadata: ["session": "\(session)"])
+        }
+        queue.push(response)
+        queue.close()
+    }
+
+    var droppedCount: Int { dropped.load(ordering: .relaxed) }
 }
 
 /// An HTTP client session (Streamable HTTP or legacy HTTP+SSE) and where its outgoing messages go.
@@ -27,6 +66,20 @@ final class HTTPSession: Sendable {
     private struct Exchanges {
         var byID: [[UInt8]: PostExchange] = [:]
         var byToken: [[UInt8]: PostExchange] = [:]
+        /// POSTs whose SSE stream is open, oldest first: where a backend's request can go.
+        var streams: [PostExchange] = []
+
+        /// Forgets `id`'s exchange (its response arrived, or the client cancelled it).
+        mutating func remove(id: [UInt8]) -> PostExchange? {
+            guard let exchange = byID.removeValue(forKey: id) else { return nil }
+            forgetStream(exchange)
+            return exchange
+        }
+
+        mutating func forgetStream(_ exchange: PostExchange) {
+            if let token = exchange.progressToken, byToken[token] === exchange { byToken.removeValue(forKey: token) }
+            streams.removeAll { $0 === exchange }
+        }
     }
 
     /// A connection that can be closed to unblock a stream writer stuck on a client that does not read.
@@ -44,10 +97,13 @@ final class HTTPSession: Sendable {
     private let stream = Locked<StreamHandle?>(nil)
     private let clientBox = Locked<ClientSession?>(nil)
 
-    init(id: String, kind: Kind, queueLimit: Int) {
+    private let logger: Logger
+
+    init(id: String, kind: Kind, queueLimit: Int, logger: Logger = Logger(label: "mcp-host.http")) {
         self.id = id
         self.kind = kind
         self.queue = MessageQueue(limit: queueLimit)
+        self.logger = logger
     }
 
     var client: ClientSession { clientBox.withLock { $0! } }
@@ -72,7 +128,7 @@ final class HTTPSession: Sendable {
 
     /// Queues a keep-alive comment if the stream is open, idle, and has not had one for `interval`.
     func pingIfDue(now: UInt64, interval: UInt64) {
-        guard hasStream, now - lastPing.load(ordering: .relaxed) >= interval else { return }
+        guard hasStream, MonotonicClock.elapsed(from: lastPing.load(ordering: .relaxed), to: now) >= interval else { return }
         lastPing.store(now, ordering: .relaxed)
         queue.pushIfIdle([])
     }
@@ -89,28 +145,34 @@ final class HTTPSession: Sendable {
     }
 
     /// Whether a request from a backend can reach the client now: on a legacy stream, on the
-    /// GET stream, or on the SSE stream of a POST in flight.
+    /// GET stream, or on the SSE stream of a POST in flight. `deliver` uses exactly these.
     var canReceiveRequests: Bool {
-        kind == .legacy || hasStream || exchanges.withLock { $0.byToken.isEmpty == false }
+        kind == .legacy || hasStream || exchanges.withLock { $0.streams.isEmpty == false }
     }
 
     // MARK: - Exchanges
 
-    func register(_ exchange: PostExchange, id: [UInt8]) {
+    /// Registers the answer path of request `id`; false (and nothing changes) when a request with
+    /// the same id is still in flight in this session: ids are never reused while in flight, and
+    /// the first request keeps its answer path.
+    func register(_ exchange: PostExchange, id: [UInt8]) -> Bool {
         exchanges.withLock { state in
             state.byID[id] = exchange
+            if exchange.streaming { state.streams.append(exchange) }
             if let token = exchange.progressToken { state.byToken[token] = exchange }
+            return true
         }
     }
 
     /// The client cancelled request `id`: its POST ends without a response.
     func cancelExchange(id: [UInt8]) {
-        let exchange = exchanges.withLock { state -> PostExchange? in
-            guard let exchange = state.byID.removeValue(forKey: id) else { return nil }
-            if let token = exchange.progressToken { state.byToken.removeValue(forKey: token) }
-            return exchange
-        }
-        exchange?.queue.close()
+        exchanges.withLock { $0.remove(id: id) }?.queue.close()
+    }
+
+    /// A POST's SSE stream ended (answered, or the client went away): nothing more goes there.
+    func exchangeStreamEnded(_ exchange: PostExchange) {
+        exchanges.withLock { $0.forgetStream(exchange) }
+        exchange.queue.close()
     }
 
     /// The sink the core writes this session's messages to. Never blocks.
@@ -121,37 +183,31 @@ final class HTTPSession: Sendable {
         }
         switch envelope.kind {
         case .response:
-            if let id = envelope.idBytes {
-                let exchange = exchanges.withLock { state -> PostExchange? in
-                    guard let exchange = state.byID.removeValue(forKey: id) else { return nil }
-                    if let token = exchange.progressToken { state.byToken.removeValue(forKey: token) }
-                    return exchange
-                }
-                if let exchange {
-                    exchange.queue.push(message)
-                    exchange.queue.close()
-                    return
-                }
+            if let id = envelope.idBytes, let exchange = exchanges.withLock({ $0.remove(id: id) }) {
+                exchange.finish(message, logger: logger, session: self.id)
+                return
             }
         case .request:
-            // A backend's request (sampling, elicitation): on the POST stream in flight, if there is
-            // exactly one, else on the GET stream.
-            let streams = exchanges.withLock { Array($0.byToken.values) }
-            if streams.count == 1 {
-                streams[0].queue.push(message)
-                return
+            // A backend's request (sampling, elicitation, roots): on the POST stream in flight if
+            // there is exactly one (it is the request that caused it), else on the GET stream, and
+            // without a GET stream on the oldest POST stream still open (what `canReceiveRequests`
+            // promised). A stream that is full or closed is skipped.
+            let posts = exchanges.withLock { $0.streams }
+            if posts.count == 1 {
+                for post in posts where post.offer(message, logger: logger, session: self.id) { return }
             }
         case .notification where envelope.method == "notifications/progress":
             if let token = envelope.param("progressToken").map({ Array(envelope.bytes[$0.value]) }),
                let exchange = exchanges.withLock({ $0.byToken[token] }) {
-                exchange.queue.push(message)
+                _ = exchange.offer(message, logger: logger, session: self.id)
                 return
             }
         default:
             break
         }
-        // Without an open GET stream there is nowhere to send it (a POST stream carries only
-        // its own request's messages), so it is not queued up for a stream that may never come.
+        // Without an open GET stream there is nowhere to send it (a POST stream carries only its
+        // own request's messages and backends' requests), so it is not queued up for a stream
+        // that may never come.
         if hasStream { queue.push(message) }
     }
 }

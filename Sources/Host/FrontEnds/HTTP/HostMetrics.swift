@@ -33,22 +33,39 @@ public final class HostMetrics: Sendable {
         }
         Counter(label: "mcp_host_requests_total", dimensions: [("method", label), ("outcome", outcome)]).increment()
         Metrics.Timer(label: "mcp_host_request_duration_seconds", dimensions: [("method", label)])
-            .recordNanoseconds(Int64(MonotonicClock.nanoseconds() - started))
+            .recordNanoseconds(MonotonicClock.int64(MonotonicClock.elapsed(from: started, to: MonotonicClock.nanoseconds())))
     }
 
     /// The Prometheus text exposition, with point-in-time gauges refreshed first.
+    ///
+    /// In-flight gauges (from `HostCore.inFlightState()`; all drain to zero when the host is idle):
+    /// `mcp_host_backend_requests_in_flight{backend}`, `mcp_host_backend_requests_awaiting_client`,
+    /// `mcp_host_subscriptions{backend}`, and `mcp_host_sessions{kind}`, whose sum over `kind` is
+    /// the core's open sessions (`kind="other"`: sessions not from this HTTP front-end, such as
+    /// the host's own).
     func render(core: HostCore, sessions: SessionStore) -> [UInt8] {
         let all = sessions.all
+        let state = core.inFlightState()
+        var http = 0
         for kind in [HTTPSession.Kind.streamable, .legacy] {
-            Gauge(label: "mcp_host_sessions", dimensions: [("kind", kind.rawValue)]).record(all.filter { $0.kind == kind }.count)
+            let count = all.filter { $0.kind == kind }.count
+            http += count
+            Gauge(label: "mcp_host_sessions", dimensions: [("kind", kind.rawValue)]).record(count)
         }
+        // The two counts are read at slightly different moments (a session opens in the core
+        // before the store lists it): never report a negative remainder.
+        Gauge(label: "mcp_host_sessions", dimensions: [("kind", "other")]).record(max(0, state.sessions - http))
+        Gauge(label: "mcp_host_backend_requests_awaiting_client").record(state.awaitingClient)
         for name in core.backendNames {
             guard let backend = core.backend(named: name) else { continue }
-            let state = backend.stateName
+            let stateName = backend.stateName
             for candidate in ["stopped", "starting", "ready", "backing-off"] {
-                Gauge(label: "mcp_host_backend_state", dimensions: [("backend", name), ("state", candidate)]).record(candidate == state ? 1 : 0)
+                Gauge(label: "mcp_host_backend_state", dimensions: [("backend", name), ("state", candidate)]).record(candidate == stateName ? 1 : 0)
             }
-            Gauge(label: "mcp_host_backend_in_flight", dimensions: [("backend", name)]).record(backend.inFlight)
+            let inFlight = state.requests[name] ?? 0
+            Gauge(label: "mcp_host_backend_requests_in_flight", dimensions: [("backend", name)]).record(inFlight)
+            Gauge(label: "mcp_host_backend_in_flight", dimensions: [("backend", name)]).record(inFlight) // deprecated name, kept for dashboards
+            Gauge(label: "mcp_host_subscriptions", dimensions: [("backend", name)]).record(state.subscriptions[name] ?? 0)
         }
         return registry.emitToBuffer()
     }

@@ -8,7 +8,8 @@ extension HTTPField.Name {
 }
 
 /// Routes HTTP requests: `/mcp` (Streamable HTTP), `/sse` and `/messages` (legacy HTTP+SSE),
-/// `/health`, `/metrics`. Every path checks `Origin` (403) and, when configured, the bearer token (401).
+/// `/health`, `/metrics`. What is checked before a request reaches a session or the core (Origin,
+/// bearer token, headers, body) is decided by `RequestValidation`, a pure function.
 struct MCPResponder: HTTPResponder {
     typealias Context = MCPRequestContext
     let frontEnd: HTTPFrontEnd
@@ -18,70 +19,67 @@ struct MCPResponder: HTTPResponder {
     var options: HTTPOptions { frontEnd.options }
 
     func respond(to request: Request, context: MCPRequestContext) async throws -> Response {
-        if let origin = request.headers[.origin], !frontEnd.security.allows(origin: origin) {
-            return plain(.forbidden, "Forbidden: Origin '\(origin)' is not allowed (allow it with --allow-origin)")
+        let started = MonotonicClock.nanoseconds()
+        let headers = request.headers.map { ($0.name.canonicalName, $0.value) }
+        let policy = frontEnd.validationPolicy
+        let route: HTTPRoute
+        var body: [UInt8] = []
+        switch RequestValidation.validateHead(method: request.method.rawValue, target: request.uri.string, headers: headers, policy: policy) {
+        case .reject(let rejection): return refuse(rejection)
+        case .route(let head): route = head
+        case .needsBody(let pending):
+            guard let bytes = try await collectBody(of: request) else {
+                return plain(.contentTooLarge, "Content Too Large: the body exceeds \(options.maxBodyBytes) bytes (--max-body-bytes)")
+            }
+            body = bytes
+            switch RequestValidation.validateBody(pending, body: bytes, policy: policy) {
+            case .reject(let rejection): return refuse(rejection)
+            case .accept(let full): route = full
+            }
         }
-        guard frontEnd.security.authorized(request.headers[.authorization]) else {
-            var response = plain(.unauthorized, "Unauthorized: a valid bearer token is required")
-            response.headers[.wwwAuthenticate] = #"Bearer realm="mcp-host""#
-            return response
-        }
-        switch (request.uri.path, request.method) {
-        case ("/mcp", .post): return try await streamablePost(request, context)
-        case ("/mcp", .get): return streamableGet(request, context)
-        case ("/mcp", .delete): return streamableDelete(request)
-        case ("/mcp", _): return notAllowed("GET, POST, DELETE")
-        case ("/sse", .get): return legacyOpen(context)
-        case ("/sse", _): return notAllowed("GET")
-        case ("/messages", .post), ("/messages/", .post): return try await legacyPost(request)
-        case ("/messages", _), ("/messages/", _): return notAllowed("POST")
-        case ("/health", .get): return json(.ok, frontEnd.metrics.health(core: core, sessions: store.count))
-        case ("/metrics", .get):
+        switch route {
+        case .streamablePost(let envelope, let session, _, let acceptsJSON, let acceptsSSE):
+            return await streamablePost(envelope, session: session, acceptsJSON: acceptsJSON, acceptsSSE: acceptsSSE, started: started)
+        case .streamableGet(let session): return streamableGet(session, context)
+        case .streamableDelete(let session): return streamableDelete(session)
+        case .legacyOpen: return legacyOpen(context)
+        case .legacyPost(let session): return legacyPost(body, session: session)
+        case .health: return json(.ok, frontEnd.metrics.health(core: core, sessions: store.count))
+        case .metrics:
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: frontEnd.metrics.render(core: core, sessions: store))))
-        default: return plain(.notFound, "Not Found: MCP is served at /mcp (Streamable HTTP) and /sse (HTTP+SSE)")
         }
+    }
+
+    /// The response for a request the validation refused.
+    private func refuse(_ rejection: HTTPRejection) -> Response {
+        let status = HTTPResponse.Status(code: rejection.status)
+        var response = rejection.jsonRPCCode.map {
+            json(status, JSONRPC.error(id: rejection.jsonRPCID, code: $0, message: rejection.message))
+        } ?? plain(status, rejection.message)
+        if let allow = rejection.allow { response.headers[.allow] = allow }
+        if rejection.challenge { response.headers[.wwwAuthenticate] = #"Bearer realm="mcp-host""# }
+        return response
     }
 
     // MARK: - Streamable HTTP
 
-    private func streamablePost(_ request: Request, _ context: MCPRequestContext) async throws -> Response {
-        let started = MonotonicClock.nanoseconds()
-        if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
-            return plain(.unsupportedMediaType, "Unsupported Media Type: POST a JSON-RPC message as application/json")
-        }
-        guard let bytes = try await body(of: request) else {
-            return plain(.contentTooLarge, "Content Too Large: the body exceeds \(options.maxBodyBytes) bytes")
-        }
-        let envelope: Envelope
-        do {
-            envelope = try Envelope.parse(bytes)
-        } catch {
-            return json(.badRequest, JSONRPC.error(id: error.id, code: error.code, message: error.message))
-        }
-        let accept = request.headers[.accept] ?? "*/*"
-        if envelope.kind == .request, envelope.method == "initialize" {
+    private func streamablePost(_ envelope: Envelope, session id: String?, acceptsJSON: Bool, acceptsSSE: Bool, started: UInt64) async -> Response {
+        let bytes = envelope.bytes
+        guard let id else { // initialize (the validation lets only it through without a session)
             guard let session = store.create(kind: .streamable) else { return tooManySessions() }
-            var response = await answer(envelope, bytes, in: session, accept: accept, started: started)
+            var response = await answer(envelope, bytes, in: session, acceptsJSON: acceptsJSON, acceptsSSE: acceptsSSE, started: started)
             response.headers[.mcpSessionID] = session.id
             return response
-        }
-        guard let id = request.headers[.mcpSessionID] else {
-            return json(.badRequest, JSONRPC.error(id: envelope.idBytes, code: JSONRPCErrorCode.invalidRequest,
-                                                   message: "Bad Request: Mcp-Session-Id header is required after initialize"))
         }
         guard let session = store.session(id), session.kind == .streamable else {
             return json(.notFound, JSONRPC.error(id: envelope.idBytes, code: JSONRPCErrorCode.invalidRequest,
                                                  message: "Session not found (expired or ended): initialize again"))
         }
-        if let version = request.headers[.mcpProtocolVersion], !ProtocolVersions.supported.contains(version) {
-            return json(.badRequest, JSONRPC.error(id: envelope.idBytes, code: JSONRPCErrorCode.invalidRequest,
-                                                   message: "Bad Request: unsupported MCP-Protocol-Version '\(version)' (supported: \(ProtocolVersions.supported.joined(separator: ", ")))"))
-        }
         session.touch()
         switch envelope.kind {
         case .request:
-            return await answer(envelope, bytes, in: session, accept: accept, started: started)
+            return await answer(envelope, bytes, in: session, acceptsJSON: acceptsJSON, acceptsSSE: acceptsSSE, started: started)
         case .notification, .response:
             if envelope.method == "notifications/cancelled", let requestID = envelope.param("requestId") {
                 core.receive(bytes, from: session.client)
@@ -95,18 +93,25 @@ struct MCPResponder: HTTPResponder {
 
     /// Hands a request to the core and answers with its response: as JSON, or as an SSE stream
     /// when the client accepts one and asked for progress (or accepts only SSE).
-    private func answer(_ envelope: Envelope, _ bytes: [UInt8], in session: HTTPSession, accept: String, started: UInt64) async -> Response {
+    private func answer(_ envelope: Envelope, _ bytes: [UInt8], in session: HTTPSession, acceptsJSON: Bool, acceptsSSE: Bool,
+                        started: UInt64) async -> Response {
         let token = envelope.param("_meta", "progressToken").map { Array(envelope.bytes[$0.value]) }
-        let acceptsSSE = accept.contains("text/event-stream")
-        let acceptsJSON = accept.contains("application/json") || accept.contains("*/*")
         let streaming = acceptsSSE && (token != nil || !acceptsJSON)
-        let exchange = PostExchange(progressToken: streaming ? token : nil)
-        session.register(exchange, id: envelope.idBytes ?? [])
-        core.receive(bytes, from: session.client)
+        let exchange = PostExchange(streaming: streaming, progressToken: token)
         let method = envelope.method ?? ""
+        let id = envelope.idBytes ?? JSONRPC.null
+        guard session.register(exchange, id: id) else {
+            // The first request keeps its answer path; this one is answered at once.
+            let error = JSONRPC.error(id: id, code: JSONRPCErrorCode.invalidRequest,
+                                      message: "id \(String(decoding: id, as: UTF8.self)) is already in use by a request in flight in this session; give each request a new id")
+            frontEnd.metrics.recordRequest(method: method, response: error, started: started)
+            return json(.ok, error)
+        }
+        core.receive(bytes, from: session.client)
         if streaming {
             let metrics = frontEnd.metrics
             return sse(headers: [:], queue: exchange.queue, prelude: nil, channel: nil) { last in
+                session.exchangeStreamEnded(exchange)
                 metrics.recordRequest(method: method, response: last, started: started)
             }
         }
@@ -117,11 +122,7 @@ struct MCPResponder: HTTPResponder {
         return json(.ok, message)
     }
 
-    private func streamableGet(_ request: Request, _ context: MCPRequestContext) -> Response {
-        guard (request.headers[.accept] ?? "").contains("text/event-stream") else {
-            return plain(.notAcceptable, "Not Acceptable: GET /mcp opens an event stream; send Accept: text/event-stream")
-        }
-        guard let id = request.headers[.mcpSessionID] else { return plain(.badRequest, "Bad Request: Mcp-Session-Id header is required") }
+    private func streamableGet(_ id: String, _ context: MCPRequestContext) -> Response {
         guard let session = store.session(id), session.kind == .streamable else { return plain(.notFound, "Session not found: initialize again") }
         guard session.openStream(.init(channel: context.channel)) else {
             return plain(.conflict, "Conflict: this session already has an open event stream")
@@ -133,8 +134,7 @@ struct MCPResponder: HTTPResponder {
         }
     }
 
-    private func streamableDelete(_ request: Request) -> Response {
-        guard let id = request.headers[.mcpSessionID] else { return plain(.badRequest, "Bad Request: Mcp-Session-Id header is required") }
+    private func streamableDelete(_ id: String) -> Response {
         guard let session = store.session(id) else { return plain(.notFound, "Session not found") }
         store.end(session, reason: "DELETE by the client")
         return Response(status: .ok)
@@ -151,14 +151,8 @@ struct MCPResponder: HTTPResponder {
         }
     }
 
-    private func legacyPost(_ request: Request) async throws -> Response {
-        guard let id = request.uri.queryParameters["session_id"].map(String.init) ?? request.uri.queryParameters["sessionId"].map(String.init) else {
-            return plain(.badRequest, "Bad Request: session_id query parameter is required")
-        }
+    private func legacyPost(_ bytes: [UInt8], session id: String) -> Response {
         guard let session = store.session(id), session.kind == .legacy else { return plain(.notFound, "Session not found") }
-        guard let bytes = try await body(of: request) else {
-            return plain(.contentTooLarge, "Content Too Large: the body exceeds \(options.maxBodyBytes) bytes")
-        }
         session.touch()
         core.receive(bytes, from: session.client) // answers, errors included, arrive on the stream
         return plain(.accepted, "Accepted")
@@ -166,7 +160,7 @@ struct MCPResponder: HTTPResponder {
 
     // MARK: - Helpers
 
-    private func body(of request: Request) async throws -> [UInt8]? {
+    private func collectBody(of request: Request) async throws -> [UInt8]? {
         var request = request
         do {
             let buffer = try await request.collectBody(upTo: options.maxBodyBytes)

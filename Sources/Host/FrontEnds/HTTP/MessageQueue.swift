@@ -7,6 +7,9 @@ import Synchronization
 /// Bound: past `limit` messages the queue is *over* (and remembers since when): the session is
 /// evicted by the session sweeper if it stays over for the eviction delay. Past `4 × limit` new
 /// messages are dropped (counted) until the eviction happens, so memory stays bounded.
+/// `pushWithinLimit` refuses at `limit` instead (a POST stream, which is not evicted), and
+/// `pushFinal` is never refused for the bound (a request's response, the last message of a POST
+/// stream: at most one per stream, so memory stays bounded).
 final class MessageQueue: Sendable {
     private struct State {
         var items: [[UInt8]] = []
@@ -26,6 +29,22 @@ final class MessageQueue: Sendable {
     /// Queues a message; false if the queue is closed or hopelessly full (message dropped).
     @discardableResult
     func push(_ message: [UInt8], now: UInt64 = MonotonicClock.nanoseconds()) -> Bool {
+        push(message, bound: limit.multipliedReportingOverflow(by: 4).overflow ? Int.max : limit * 4, now: now)
+    }
+
+    /// Queues a message unless `limit` messages are queued already; false if refused (dropped).
+    func pushWithinLimit(_ message: [UInt8], now: UInt64 = MonotonicClock.nanoseconds()) -> Bool {
+        push(message, bound: limit, now: now)
+    }
+
+    /// Queues a message whatever the bound (a response that must not be lost); false only if the
+    /// queue is closed.
+    @discardableResult
+    func pushFinal(_ message: [UInt8], now: UInt64 = MonotonicClock.nanoseconds()) -> Bool {
+        push(message, bound: Int.max, now: now)
+    }
+
+    private func push(_ message: [UInt8], bound: Int, now: UInt64) -> Bool {
         enum Outcome { case handOver(CheckedContinuation<[UInt8]?, Never>), queued, refused }
         let outcome: Outcome = state.withLock { state in
             if state.closed { return .refused }
@@ -33,7 +52,7 @@ final class MessageQueue: Sendable {
                 state.waiter = nil
                 return .handOver(waiter)
             }
-            if state.count >= limit * 4 {
+            if state.count >= bound {
                 state.dropped += 1
                 return .refused
             }
@@ -91,4 +110,7 @@ final class MessageQueue: Sendable {
     /// Since when the queue has been over its limit (nil when it is not).
     var overSince: UInt64? { state.withLock { $0.overSince } }
     var count: Int { state.withLock { $0.count } }
+    var isClosed: Bool { state.withLock { $0.closed } }
+    /// Messages refused for the bound so far.
+    var droppedCount: Int { state.withLock { $0.dropped } }
 }

@@ -36,7 +36,7 @@ final class SessionStore: Sendable {
             logger.warning("refusing a new \(kind.rawValue) session: \(options.maxSessions) sessions are open (--max-sessions)")
             return nil
         }
-        let session = HTTPSession(id: newID(), kind: kind, queueLimit: options.sessionQueueLimit)
+        let session = HTTPSession(id: newID(), kind: kind, queueLimit: options.sessionQueueLimit, logger: logger)
         let client = core.openSession(label: "\(kind.rawValue):\(session.id.prefix(8))",
                                       sink: { [weak session] message in session?.deliver(message) },
                                       canReceiveRequests: { [weak session] in session?.canReceiveRequests ?? false })
@@ -61,10 +61,13 @@ final class SessionStore: Sendable {
 
     /// Once a second: keep-alive pings, eviction of wedged sessions, expiry of idle ones.
     func sweep(now: UInt64 = MonotonicClock.nanoseconds()) {
-        let evictAfter = UInt64(options.evictAfter * 1e9)
-        let idleLimit = UInt64(options.sessionIdleTimeout * 1e9)
+        // Every difference of clock readings saturates: a request may touch a session (or a
+        // message push the queue over) after `now` was read, making the later reading larger.
+        let evictAfter = MonotonicClock.nanoseconds(seconds: options.evictAfter)
+        let idleLimit = MonotonicClock.nanoseconds(seconds: options.sessionIdleTimeout)
+        let pingInterval = MonotonicClock.nanoseconds(seconds: options.keepAliveInterval)
         for session in all {
-            if let over = session.queue.overSince, now - over >= evictAfter {
+            if let over = session.queue.overSince, MonotonicClock.elapsed(from: over, to: now) >= evictAfter {
                 evictions.increment()
                 logger.warning("evicting a session whose client does not read its stream (\(session.queue.count) messages queued for \(formatSeconds(options.evictAfter)) s)",
                                metadata: ["session": "\(session.id)"])
@@ -72,11 +75,12 @@ final class SessionStore: Sendable {
                 continue
             }
             // A session with an open stream is alive as long as the stream is; others expire.
-            if !session.hasStream, session.client.outstanding == 0, now - session.idleSince >= idleLimit {
+            if !session.hasStream, session.client.outstanding == 0,
+               now - session.idleSince >= idleLimit {
                 end(session, reason: "idle for \(formatSeconds(options.sessionIdleTimeout)) s")
                 continue
             }
-            session.pingIfDue(now: now, interval: UInt64(options.keepAliveInterval * 1e9))
+            session.pingIfDue(now: now, interval: pingInterval)
         }
     }
 

@@ -6,17 +6,31 @@
  * it answers initialize, tools/list and tools/call for one tool, `echo`, which returns the call's
  * arguments as structuredContent.
  *
+ * It also checks the host keeps the header's promises, and aborts with a message on stderr when
+ * it does not: the host must never call send/close from inside one of this plugin's callbacks
+ * (re-entrance), and never run open/destroy of this plugin concurrently ("control thread").
+ *
  * Build:  cc -std=c11 -shared -fPIC -O2 -pthread -I Sources/PluginAPI/include \
- *            -o plugins.d/libc-echo.so Examples/c-echo-transport/echo_transport.c
+ *            -o plugins.d/libc-echo.so examples/c-echo-transport/echo_transport.c
  * Config: {"mcpServers": {"cecho": {"transport": "c-echo"}}}
+ * Optional knobs (integers), used by the tests:
+ *   "queue_limit": messages queued before send answers MCPH_E_AGAIN (default 1024); a WRITABLE
+ *                  event follows once the queue has room again;
+ *   "delay_ms":    time the worker spends on each message (default 0), to make back-pressure;
+ *   "ping":        1 = before answering tools/call, send the host a `ping` request (the host
+ *                  must answer without re-entering the plugin); the answer's text then counts
+ *                  the pongs received so far ("echoed by NAME (pongs: N)");
+ *   "open_delay_ms": time open takes (default 0), to widen the window for overlapping opens.
  */
-#define _POSIX_C_SOURCE 200809L /* open_memstream */
+#define _POSIX_C_SOURCE 200809L /* open_memstream, nanosleep */
 #include "mcph_plugin.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- A minimal JSON member finder (enough for JSON-RPC envelopes) ----------------------------- */
 
@@ -70,9 +84,24 @@ static int find_member(const char *s, size_t start, size_t end, const char *key,
     }
 }
 
-/* ---- Plugin and connection state ---------------------------------------------------------------- */
+/* An integer member of the config object, or `fallback`. */
+static long config_int(const char *config, size_t len, const char *key, long fallback) {
+    size_t vs, ve;
+    if (!find_member(config, 0, len, key, &vs, &ve) || ve <= vs) return fallback;
+    char digits[32];
+    snprintf(digits, sizeof digits, "%.*s", (int)(ve - vs), config + vs);
+    char *end = NULL;
+    long value = strtol(digits, &end, 10);
+    return end && end != digits ? value : fallback;
+}
 
-#define QUEUE_LIMIT 1024
+static void sleep_ms(long ms) {
+    if (ms <= 0) return;
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&t, &t) != 0) {}
+}
+
+/* ---- Plugin and connection state ---------------------------------------------------------------- */
 
 typedef struct message { char *bytes; size_t len; struct message *next; } message;
 
@@ -84,10 +113,44 @@ typedef struct connection {
     message *head, *tail;            /* guarded by lock */
     int queued;                      /* guarded by lock */
     int closing;                     /* guarded by lock */
+    int owe_writable;                /* guarded by lock: send answered E_AGAIN, WRITABLE is owed */
+    int queue_limit, delay_ms, ping; /* knobs, fixed at open */
+    atomic_int pongs;                /* answers to our pings received */
+    atomic_int pings;                /* pings sent */
     char name[64];
 } connection;
 
 static const mcph_host *g_host;
+
+/* The connection whose callback this thread is running, if any (re-entrance check). */
+static _Thread_local connection *t_in_callback;
+/* open/destroy calls running right now (the host promises at most one). */
+static atomic_int g_control_calls;
+
+static void fail_contract(const char *what) {
+    fprintf(stderr, "c-echo: ABI contract broken by the host: %s\n", what);
+    fflush(stderr);
+    abort();
+}
+
+static void control_enter(const char *what) {
+    if (atomic_fetch_add(&g_control_calls, 1) != 0) fail_contract(what);
+}
+
+static void control_leave(void) { atomic_fetch_sub(&g_control_calls, 1); }
+
+static void call_on_message(connection *c, mcph_bytes b) {
+    t_in_callback = c;
+    c->cb.on_message(c->cb.ctx, b);
+    t_in_callback = NULL;
+}
+
+static void call_on_event(connection *c, mcph_conn_event event, int32_t code, const char *detail, size_t len) {
+    connection *outer = t_in_callback; /* OPENED is sent from inside open */
+    t_in_callback = c;
+    c->cb.on_event(c->cb.ctx, event, code, detail, len);
+    t_in_callback = outer;
+}
 
 static void host_log(mcph_log_level level, const char *text) {
     if (g_host && g_host->log) g_host->log(g_host->ctx, level, text, strlen(text));
@@ -95,13 +158,18 @@ static void host_log(mcph_log_level level, const char *text) {
 
 static void emit(connection *c, const char *json) {
     mcph_bytes b = {(const uint8_t *)json, strlen(json), NULL, NULL}; /* borrowed for the call */
-    c->cb.on_message(c->cb.ctx, b);
+    call_on_message(c, b);
 }
 
 /* Answers one request from the host; runs on the connection's worker thread. */
 static void handle(connection *c, const char *m, size_t n) {
     size_t ms, me, is, ie, ps, pe;
-    if (!find_member(m, 0, n, "method", &ms, &me)) return;          /* a response: nothing to do */
+    if (!find_member(m, 0, n, "method", &ms, &me)) {                 /* a response: maybe a pong */
+        if (find_member(m, 0, n, "id", &is, &ie) && ie - is > 13 && memcmp(m + is, "\"c-echo-ping-", 13) == 0 &&
+            find_member(m, 0, n, "result", &ps, &pe))
+            atomic_fetch_add(&c->pongs, 1);
+        return;
+    }
     if (!find_member(m, 0, n, "id", &is, &ie)) return;              /* a notification: ignore it */
     char id[64];
     snprintf(id, sizeof id, "%.*s", (int)(ie - is), m + is);
@@ -120,8 +188,16 @@ static void handle(connection *c, const char *m, size_t n) {
         const char *args = "{}";
         int alen = 2;
         if (find_member(m, ps, pe, "arguments", &as, &ae)) { args = m + as; alen = (int)(ae - as); }
-        fprintf(f, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"echoed by %s\"}],"
-                   "\"structuredContent\":%.*s}}", id, c->name, alen, args);
+        char suffix[48] = "";
+        if (c->ping) {
+            /* As a backend may: ask the host something while its request is in flight. */
+            char ping[80];
+            snprintf(ping, sizeof ping, "{\"jsonrpc\":\"2.0\",\"id\":\"c-echo-ping-%d\",\"method\":\"ping\"}", atomic_fetch_add(&c->pings, 1));
+            emit(c, ping);
+            snprintf(suffix, sizeof suffix, " (pongs: %d)", atomic_load(&c->pongs));
+        }
+        fprintf(f, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"echoed by %s%s\"}],"
+                   "\"structuredContent\":%.*s}}", id, c->name, suffix, alen, args);
     } else if (me - ms == 6 && memcmp(m + ms, "\"ping\"", 6) == 0) {
         fprintf(f, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{}}", id);
     } else {
@@ -138,19 +214,23 @@ static void *worker_main(void *arg) {
         pthread_mutex_lock(&c->lock);
         while (!c->head && !c->closing) pthread_cond_wait(&c->wake, &c->lock);
         message *m = c->head;
+        int writable = 0;
         if (m) {
             c->head = m->next;
             if (!c->head) c->tail = NULL;
             c->queued--;
+            if (c->owe_writable && c->queued < c->queue_limit) { c->owe_writable = 0; writable = 1; }
         }
         int closing = c->closing;
         pthread_mutex_unlock(&c->lock);
         if (!m && closing) break;
+        if (writable) call_on_event(c, MCPH_EVENT_WRITABLE, 0, NULL, 0); /* owed after E_AGAIN */
+        sleep_ms(c->delay_ms);
         handle(c, m->bytes, m->len);
         free(m->bytes);
         free(m);
     }
-    c->cb.on_event(c->cb.ctx, MCPH_EVENT_CLOSED, 0, "closed", 6); /* exactly one terminal event */
+    call_on_event(c, MCPH_EVENT_CLOSED, 0, "closed", 6); /* exactly one terminal event */
     return NULL;
 }
 
@@ -159,13 +239,21 @@ static void *worker_main(void *arg) {
 static mcph_status t_open(void *state, const char *config, size_t config_len, const mcph_conn_callbacks *cb,
                           void **out, char *err, size_t err_cap) {
     (void)state;
-    if (!cb || cb->struct_size < sizeof(mcph_conn_callbacks)) {
-        snprintf(err, err_cap, "c-echo: callbacks table too small");
+    /* Growable struct: accept the 1.0 size and up; copy no more than the host declared. */
+    if (!cb || cb->struct_size < MCPH_CONN_CALLBACKS_SIZE_1_0) {
+        snprintf(err, err_cap, "c-echo: callbacks table smaller than ABI 1.0's");
         return MCPH_E_INVALID;
     }
+    if (t_in_callback) fail_contract("open called from inside a callback");
+    control_enter("open ran while another open or destroy of this plugin was running");
+    sleep_ms(config_int(config, config_len, "open_delay_ms", 0));
     connection *c = calloc(1, sizeof *c);
-    if (!c) { snprintf(err, err_cap, "c-echo: out of memory"); return MCPH_E_FAILED; }
-    c->cb = *cb;
+    if (!c) { snprintf(err, err_cap, "c-echo: out of memory"); control_leave(); return MCPH_E_FAILED; }
+    mcph_struct_copy(&c->cb, sizeof c->cb, cb, cb->struct_size);
+    c->queue_limit = (int)config_int(config, config_len, "queue_limit", 1024);
+    if (c->queue_limit < 1) c->queue_limit = 1;
+    c->delay_ms = (int)config_int(config, config_len, "delay_ms", 0);
+    c->ping = config_int(config, config_len, "ping", 0) != 0;
     size_t ns, ne;
     if (find_member(config, 0, config_len, "name", &ns, &ne) && ne - ns >= 2)
         snprintf(c->name, sizeof c->name, "%.*s", (int)(ne - ns - 2), config + ns + 1);
@@ -173,22 +261,25 @@ static mcph_status t_open(void *state, const char *config, size_t config_len, co
         snprintf(c->name, sizeof c->name, "c-echo");
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->wake, NULL);
-    c->cb.on_event(c->cb.ctx, MCPH_EVENT_OPENED, 0, NULL, 0); /* may come before open returns */
+    call_on_event(c, MCPH_EVENT_OPENED, 0, NULL, 0); /* may come before open returns */
     if (pthread_create(&c->worker, NULL, worker_main, c) != 0) {
         snprintf(err, err_cap, "c-echo: cannot start a thread");
         free(c);
+        control_leave();
         return MCPH_E_FAILED;
     }
     *out = c;
+    control_leave();
     return MCPH_OK;
 }
 
 static mcph_status t_send(void *conn, mcph_bytes msg) {
     connection *c = conn;
     mcph_status status = MCPH_OK;
+    if (t_in_callback) fail_contract("send called from inside one of the plugin's callbacks");
     pthread_mutex_lock(&c->lock);
     if (c->closing) status = MCPH_E_CLOSED;
-    else if (c->queued >= QUEUE_LIMIT) status = MCPH_E_AGAIN;
+    else if (c->queued >= c->queue_limit) { status = MCPH_E_AGAIN; c->owe_writable = 1; }
     else {
         message *m = malloc(sizeof *m);
         m->bytes = malloc(msg.len ? msg.len : 1);
@@ -208,6 +299,7 @@ static mcph_status t_send(void *conn, mcph_bytes msg) {
 static mcph_status t_close(void *conn, uint32_t grace_ms) {
     (void)grace_ms;
     connection *c = conn;
+    if (t_in_callback) fail_contract("close called from inside one of the plugin's callbacks");
     pthread_mutex_lock(&c->lock);
     c->closing = 1;
     pthread_cond_signal(&c->wake);
@@ -217,12 +309,18 @@ static mcph_status t_close(void *conn, uint32_t grace_ms) {
 
 static void t_destroy(void *conn) {
     connection *c = conn;
-    t_close(c, 0);
+    if (t_in_callback) fail_contract("destroy called from inside a callback");
+    control_enter("destroy ran while another open or destroy of this plugin was running");
+    pthread_mutex_lock(&c->lock);
+    c->closing = 1;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
     pthread_join(c->worker, NULL); /* after this, no callback can run */
     while (c->head) { message *m = c->head; c->head = m->next; free(m->bytes); free(m); }
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->wake);
     free(c);
+    control_leave();
 }
 
 static const mcph_transport_v1 transport = {

@@ -1,0 +1,17 @@
+extension HostOptions {
+    /// The accepted range of each setting a user can give (flag, environment or config key). Values
+    /// outside are a start-up error naming the setting and the range (`SettingCheck`), so the code
+    /// that converts and adds them never sees NaN, a negative or an unrepresentable value.
+    public enum Limits {
+        /// `--request-timeout`, `MCP_HOST_REQUEST_TIMEOUT`: 1 ms to 1 day.
+        public static let requestTimeout = SettingCheck.DurationRange(0.001, 86_400)
+        /// `--list-timeout`: 1 ms to 1 day (and never more than the request timeout).
+        public static let listTimeout = SettingCheck.DurationRange(0.001, 86_400)
+        /// Per-server `shutdown_grace`: 0 (SIGKILL at once) to 10 minutes.
+        public static let shutdownGrace = SettingCheck.DurationRange(0, 600)
+        /// Per-server `shutdownGraceMs` (the older spelling, in milliseconds): 0 to 600,000.
+        public static let shutdownGraceMs: ClosedRange<Int> = 0...600_000
+        /// `--max-client-requests`, `MCP_HOST_MAX_CLIENT_REQUESTS`.
+        public static let maxInFlightPerClient: ClosedRange<Int> = 1...1_000_000
+    }
+}

@@ -1,0 +1,290 @@
+/*
+ * mcph_plugin.h — the mcp-host plugin ABI, version 1.
+ *
+ * This header IS the stable contract between mcp-host and its plugins (transports, routers). It is
+ * plain C99 with <stdint.h>/<stddef.h>/<stdbool.h> only and compiles as C and C++. A plugin written
+ * in C, Rust, Zig, Go or Swift needs nothing but this file. Rules (see docs/plugin-abi.md):
+ *
+ *  - One exported entry symbol whose NAME carries the major version: mcph_plugin_entry_v1.
+ *    A library built for another major simply lacks it (a clean dlsym miss).
+ *  - Growable structs start with `struct_size`; fields are only ever appended; a reader never
+ *    touches bytes beyond the struct_size the writer declared.
+ *  - Interfaces are fetched by versioned string id ("mcph.transport/1", "mcph.router/1").
+ *  - Nothing unwinds across the boundary: functions return an mcph_status and, where useful, write
+ *    a NUL-terminated message into a caller-provided buffer.
+ *  - Every item states who owns it, until when, and from which threads it may be used.
+ *
+ * Threads: "control thread" = the host thread that loads plugins and opens/closes connections
+ * (one at a time per plugin; never concurrently with itself). "any thread" = may be called
+ * concurrently from several threads. "serialized per connection" = never concurrently for the
+ * same connection, possibly from different threads over time.
+ */
+#ifndef MCPH_PLUGIN_H
+#define MCPH_PLUGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Versions --------------------------------------------------------------------------------- */
+
+/* Major: bumped on any incompatible change; also renames the entry symbol. */
+#define MCPH_ABI_MAJOR 1
+/* Minor: bumped whenever anything is appended (a field, a constant, an interface). */
+#define MCPH_ABI_MINOR 0
+
+/* The entry symbol a v1 plugin exports (the string the host passes to dlsym). */
+#define MCPH_ENTRY_SYMBOL_V1 "mcph_plugin_entry_v1"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MCPH_EXPORT __attribute__((visibility("default")))
+#else
+#define MCPH_EXPORT
+#endif
+
+/* ---- Status codes ----------------------------------------------------------------------------- */
+
+/* Result of every fallible call. Values are stable; new ones are only appended. */
+typedef int32_t mcph_status;
+#define MCPH_OK 0            /* success */
+#define MCPH_E_INVALID 1     /* bad argument or configuration; the error buffer says which */
+#define MCPH_E_AGAIN 2       /* back-pressure: queue full, retry after MCPH_EVENT_WRITABLE */
+#define MCPH_E_CLOSED 3      /* the connection is closing or closed */
+#define MCPH_E_UNSUPPORTED 4 /* the operation or interface is not provided */
+#define MCPH_E_FAILED 5      /* any other failure; the error buffer says what */
+#define MCPH_E_TOO_SMALL 6   /* an output buffer was too small; its `len` holds the needed size */
+
+/* Log levels for mcph_host.log and mcph_conn_callbacks.on_log. */
+typedef int32_t mcph_log_level;
+#define MCPH_LOG_TRACE 0
+#define MCPH_LOG_DEBUG 1
+#define MCPH_LOG_INFO 2
+#define MCPH_LOG_WARNING 3
+#define MCPH_LOG_ERROR 4
+
+/* ---- Bytes and buffers ------------------------------------------------------------------------ */
+
+/* Releases bytes whose ownership was transferred. Called exactly once, from any thread. */
+typedef void (*mcph_release_fn)(void *release_ctx, const uint8_t *ptr, size_t len);
+
+/*
+ * A byte range crossing the boundary (fixed layout, never grows).
+ * release == NULL: borrowed; valid only until the call it was passed to returns; copy to keep.
+ * release != NULL: ownership moves to the receiver, which calls release(release_ctx, ptr, len)
+ * exactly once when done, whatever status it returns. No shared allocator is assumed.
+ */
+typedef struct mcph_bytes {
+    const uint8_t *ptr;      /* first byte; may be NULL when len == 0 */
+    size_t len;              /* number of bytes */
+    mcph_release_fn release; /* NULL = borrowed; else the receiver's duty to call once */
+    void *release_ctx;       /* opaque to the receiver; passed back to release */
+} mcph_bytes;
+
+/*
+ * A caller-owned output buffer (fixed layout). The callee writes at most `cap` bytes at `ptr`
+ * and always sets `len` to the full length of its answer; if that exceeds `cap` it returns
+ * MCPH_E_TOO_SMALL and the caller may retry with a larger buffer. No NUL terminator is implied.
+ */
+typedef struct mcph_buf {
+    char *ptr;  /* caller-owned storage; valid for the duration of the call */
+    size_t cap; /* capacity in bytes */
+    size_t len; /* set by the callee: bytes written, or bytes needed */
+} mcph_buf;
+
+/* ---- The host, as seen by a plugin -------------------------------------------------------------- */
+
+/*
+ * Passed once to mcph_plugin_descriptor.init. Owned by the host; valid until the plugin's
+ * `deinit` returns (plugins are never unloaded, so in practice for the process lifetime).
+ * Growable: check struct_size before reading a field appended after ABI 1.0.
+ */
+typedef struct mcph_host {
+    uint32_t struct_size; /* sizeof(mcph_host) as the host was built */
+    uint16_t abi_major;   /* the host's MCPH_ABI_MAJOR */
+    uint16_t abi_minor;   /* the host's MCPH_ABI_MINOR */
+    void *ctx;            /* host-owned; pass back to every function below */
+
+    /* Writes one log line tagged with the plugin id. Any thread; never blocks; copies msg. */
+    void (*log)(void *ctx, mcph_log_level level, const char *msg, size_t msg_len);
+
+    /* Monotonic clock in nanoseconds (the host's injected clock). Any thread; never blocks. */
+    uint64_t (*monotonic_ns)(void *ctx);
+
+    /* Host-side interface by versioned id, or NULL. Control thread. ABI 1.0 defines none. */
+    const void *(*get_interface)(void *ctx, const char *iface_id);
+} mcph_host;
+
+/* ---- The plugin descriptor -------------------------------------------------------------------- */
+
+/* Bits for mcph_plugin_descriptor.kinds. */
+#define MCPH_KIND_TRANSPORT (1u << 0)
+#define MCPH_KIND_ROUTER (1u << 1)
+
+/*
+ * Returned by the entry function. Owned by the plugin, static: valid for the process lifetime.
+ * Growable (struct_size first).
+ */
+typedef struct mcph_plugin_descriptor {
+    uint32_t struct_size;    /* sizeof(mcph_plugin_descriptor) as the plugin was built */
+    uint16_t abi_major;      /* MCPH_ABI_MAJOR the plugin was built against */
+    uint16_t abi_minor;      /* MCPH_ABI_MINOR the plugin was built against */
+    const char *id;          /* unique id, e.g. "mcph.stdio"; static, NUL-terminated, [a-z0-9._-] */
+    const char *name;        /* human name; static */
+    const char *version;     /* plugin version, e.g. "1.2.0"; static */
+    const char *description; /* one line; static; may be NULL */
+    uint32_t kinds;          /* MCPH_KIND_* bits */
+
+    /*
+     * Creates the plugin's state. Control thread, once, before anything else. On failure writes a
+     * NUL-terminated message (at most err_cap bytes) into err and returns non-OK; the plugin is
+     * then not used again. `host` stays valid as stated above.
+     */
+    mcph_status (*init)(const mcph_host *host, void **out_state, char *err, size_t err_cap);
+
+    /*
+     * Returns the plugin's interface table for a versioned id ("mcph.transport/1",
+     * "mcph.router/1"), or NULL. Control thread. The table is static or lives until deinit.
+     */
+    const void *(*get_interface)(void *state, const char *iface_id);
+
+    /* Ends the plugin: every connection was destroyed before. Control thread; may be NULL. */
+    void (*deinit)(void *state);
+} mcph_plugin_descriptor;
+
+/* Type of the entry function. It must be callable any number of times and return the same pointer. */
+typedef const mcph_plugin_descriptor *(*mcph_plugin_entry_v1_fn)(void);
+
+#if !defined(__swift__)
+/* The one symbol a v1 plugin exports. */
+MCPH_EXPORT const mcph_plugin_descriptor *mcph_plugin_entry_v1(void);
+#endif
+
+/* ---- Transport interface "mcph.transport/1" ----------------------------------------------------- */
+
+#define MCPH_IFACE_TRANSPORT_V1 "mcph.transport/1"
+
+/* Connection events (mcph_conn_callbacks.on_event). */
+typedef int32_t mcph_conn_event;
+#define MCPH_EVENT_OPENED 1   /* the connection is ready for send (at most once) */
+#define MCPH_EVENT_FAILED 2   /* terminal: opening or the connection failed; code/detail say why */
+#define MCPH_EVENT_CLOSED 3   /* terminal: closed (by close() or by the peer); code = exit status or 0 */
+#define MCPH_EVENT_WRITABLE 4 /* send may succeed again after MCPH_E_AGAIN */
+
+/*
+ * Given by the host to open(). The plugin copies the struct; `ctx` stays valid until destroy()
+ * returns. The host's functions only enqueue work: they never block and never call back into the
+ * plugin, so a plugin may call them while holding its own locks.
+ */
+typedef struct mcph_conn_callbacks {
+    uint32_t struct_size; /* sizeof(mcph_conn_callbacks) as the host was built */
+    void *ctx;            /* host-owned handle of this connection */
+
+    /*
+     * One complete JSON-RPC message, without framing. Serialized per connection; never blocks.
+     * Ownership per mcph_bytes: borrowed bytes are copied by the host before it returns.
+     */
+    void (*on_message)(void *ctx, mcph_bytes message);
+
+    /*
+     * A connection event. Serialized per connection (with on_message); never blocks. After a
+     * terminal event (FAILED or CLOSED, exactly one per connection) no on_message follows.
+     * detail: borrowed, not NUL-terminated, may be NULL.
+     */
+    void (*on_event)(void *ctx, mcph_conn_event event, int32_t code, const char *detail, size_t detail_len);
+
+    /* A log line about this connection (e.g. a child's stderr line). Any thread; never blocks. */
+    void (*on_log)(void *ctx, mcph_log_level level, const char *msg, size_t msg_len);
+} mcph_conn_callbacks;
+
+/* The transport interface table. Static, owned by the plugin. Growable. */
+typedef struct mcph_transport_v1 {
+    uint32_t struct_size; /* sizeof(mcph_transport_v1) as the plugin was built */
+    const char *name;     /* transport name used in configs, e.g. "stdio"; static */
+
+    /*
+     * Starts opening a connection described by config_json (a JSON object, borrowed for the call;
+     * the host has already substituted ${VAR}s). Returns at once: MCPH_OK with *out_conn set, then
+     * exactly one of OPENED/FAILED arrives later (from any thread, possibly before open returns
+     * to the host — the host is prepared for that). A non-OK status means nothing was created
+     * and no callback will come; err holds a NUL-terminated reason. Control thread.
+     */
+    mcph_status (*open)(void *plugin_state, const char *config_json, size_t config_len,
+                        const mcph_conn_callbacks *callbacks, void **out_conn, char *err, size_t err_cap);
+
+    /*
+     * Queues one complete JSON-RPC message (no framing; the plugin frames it). Never blocks.
+     * Any thread; calls for one connection are serialized by the host. Consumes `message` per
+     * mcph_bytes whatever it returns. MCPH_E_AGAIN: queue full, nothing queued, wait for
+     * MCPH_EVENT_WRITABLE. MCPH_E_CLOSED: the connection is gone.
+     */
+    mcph_status (*send)(void *conn, mcph_bytes message);
+
+    /*
+     * Begins an orderly close; returns at once. Within grace_ms (plus a small fixed margin) the
+     * connection ends with exactly one terminal event, if none was sent already; a child process
+     * and everything it started is gone by then. Idempotent. Any thread.
+     */
+    mcph_status (*close)(void *conn, uint32_t grace_ms);
+
+    /*
+     * Frees the connection. Closes it first if needed (grace 0). When destroy returns, no callback
+     * for this connection runs or will run. Control thread; never from inside a callback.
+     */
+    void (*destroy)(void *conn);
+} mcph_transport_v1;
+
+/* ---- Router interface "mcph.router/1" ---------------------------------------------------------- */
+
+#define MCPH_IFACE_ROUTER_V1 "mcph.router/1"
+
+/* Kinds of catalog items. */
+typedef int32_t mcph_item_kind;
+#define MCPH_ITEM_TOOL 1
+#define MCPH_ITEM_PROMPT 2
+#define MCPH_ITEM_RESOURCE 3          /* name = the resource URI */
+#define MCPH_ITEM_RESOURCE_TEMPLATE 4 /* name = the URI template */
+
+/* expose() answers. */
+#define MCPH_EXPOSE_SHOW 0 /* list the item under the name written to out_name */
+#define MCPH_EXPOSE_HIDE 1 /* filter the item out of every list; calls to it are rejected */
+
+/* route() answers. */
+typedef int32_t mcph_route_decision;
+#define MCPH_ROUTE_DEFAULT 0 /* no opinion: the host uses its catalog mapping */
+#define MCPH_ROUTE_FORWARD 1 /* send to out_backend with the item name out_name */
+#define MCPH_ROUTE_REJECT 2  /* refuse; out_message says why (sent to the client as -32602) */
+
+/*
+ * A router maps backend item names to exposed names and back. Pure and thread-safe: every
+ * function may be called from any thread concurrently and must not block. Static table.
+ */
+typedef struct mcph_router_v1 {
+    uint32_t struct_size; /* sizeof(mcph_router_v1) as the plugin was built */
+
+    /*
+     * The exposed name of a backend's item, written to out_name (MCPH_E_TOO_SMALL if it does
+     * not fit), or MCPH_EXPOSE_HIDE. Must be deterministic: the same input gives the same name.
+     * All strings are borrowed for the call and not NUL-terminated.
+     */
+    int32_t (*expose)(void *state, mcph_item_kind kind, const char *backend, size_t backend_len,
+                      const char *name, size_t name_len, mcph_buf *out_name);
+
+    /*
+     * Routing of a request naming an item (tools/call, prompts/get, resources/read, ...).
+     * method and name are borrowed, not NUL-terminated. Returns a mcph_route_decision; FORWARD
+     * fills out_backend and out_name, REJECT fills out_message. Buffers as mcph_buf.
+     */
+    mcph_route_decision (*route)(void *state, const char *method, size_t method_len, mcph_item_kind kind,
+                                 const char *name, size_t name_len, mcph_buf *out_backend,
+                                 mcph_buf *out_name, mcph_buf *out_message);
+} mcph_router_v1;
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* MCPH_PLUGIN_H */
