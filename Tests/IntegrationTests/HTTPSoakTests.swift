@@ -20,6 +20,12 @@ struct HTTPSoakTests {
     static let workers = 64
     static let streamReaders = 16 // of the workers, how many also hold a GET stream
     static let churners = 4
+    /// Sessions that only send notifications: each one touches its session without a request
+    /// outstanding, which is what made the session sweep's `now - idleSince` trap (issue 7).
+    static let notifiers = 4
+    /// Idle sessions, as a shared host has many: the session sweep walks them all, so a request
+    /// has time to touch a session between the sweep's clock reading and its check.
+    static let idle = 400
 
     static var seconds: Double {
         ProcessInfo.processInfo.environment["MCP_HOST_SOAK_SECONDS"].flatMap(Double.init) ?? 20
@@ -41,6 +47,8 @@ struct HTTPSoakTests {
             sessions.append(session)
         }
 
+        let idleIDs = try openIdleSessions(port: port, count: Self.idle)
+
         let started = Date()
         var threads: [Thread] = []
         let done = DispatchGroup()
@@ -56,6 +64,11 @@ struct HTTPSoakTests {
         }
         for index in 0..<Self.churners {
             spawn { Churner(port: port, index: index, ledger: ledger).run(until: stop) }
+        }
+        for index in 0..<Self.notifiers {
+            let session = try SoakSession(port: port, name: "n\(index)", ledger: ledger)
+            sessions.append(session)
+            spawn { session.notify(until: stop) }
         }
 
         // Kill backend `a` (kill -9 of its process, found by asking it) a third into the run.
@@ -87,13 +100,25 @@ struct HTTPSoakTests {
 
         // Drain: nothing in flight, sessions back to those still open (the 64 workers).
         control.delete()
-        try await expectDrained(port: port, sessions: Self.workers)
+        try await expectDrained(port: port, sessions: Self.workers + Self.notifiers + Self.idle)
         for session in sessions { session.delete() }
+        let deleter = try RawHTTPConnection(port: port)
+        for id in idleIDs { _ = try deleter.request("DELETE", "/mcp", headers: [("Mcp-Session-Id", id)]) }
         try await expectDrained(port: port, sessions: 0)
         for session in sessions { session.closeStream() }
 
         http.host.process.terminate()
         #expect(try http.host.waitForExit() == 0)
+    }
+
+    func openIdleSessions(port: Int, count: Int) throws -> [String] {
+        let connection = try RawHTTPConnection(port: port)
+        return try (0..<count).map { _ in
+            let reply = try connection.request("POST", "/mcp", headers: [("Content-Type", "application/json"), ("Accept", SoakSession.accept)],
+                                               body: #"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"idle","version":"1"}}}"#)
+            guard let id = reply.header("mcp-session-id") else { throw TestFailure("idle session: \(reply.status)") }
+            return id
+        }
     }
 
     /// Waits (up to 5 s) for the in-flight gauges to be zero and the sessions to be `sessions`.
@@ -159,10 +184,10 @@ final class Flag: @unchecked Sendable {
 /// Every request of the soak and every answer seen for it.
 final class Ledger: @unchecked Sendable {
     struct Report: CustomStringConvertible {
-        var ok = 0, errors = 0, timedOut = 0, cancelled = 0, cancelledAnswered = 0, churned = 0
+        var ok = 0, errors = 0, timedOut = 0, cancelled = 0, cancelledAnswered = 0, churned = 0, notifications = 0
         var problems: [String] = []
         var description: String {
-            "\(ok) ok, \(errors) JSON-RPC errors, \(timedOut) timed out, \(cancelled) cancelled (\(cancelledAnswered) answered anyway), \(churned) sessions churned, \(problems.count) problems"
+            "\(ok) ok, \(errors) JSON-RPC errors, \(timedOut) timed out, \(cancelled) cancelled (\(cancelledAnswered) answered anyway), \(churned) sessions churned, \(notifications) notifications, \(problems.count) problems"
         }
     }
 
@@ -328,6 +353,21 @@ final class SoakSession: @unchecked Sendable {
                 }
             } catch {
                 ledger.problem("\(name) id \(id): \(error)")
+                return
+            }
+        }
+    }
+
+    /// Sends notifications back to back until `stop` (each answered 202).
+    func notify(until stop: Flag) {
+        let note = #"{"jsonrpc":"2.0","method":"notifications/roots/list_changed"}"#
+        while !stop.isSet {
+            do {
+                let reply = try notes.request("POST", "/mcp", headers: headers, body: note)
+                if reply.status != 202 { ledger.problem("\(name): a notification got \(reply.status)") }
+                ledger.count { $0.notifications += 1 }
+            } catch {
+                ledger.problem("\(name): notification: \(error)")
                 return
             }
         }

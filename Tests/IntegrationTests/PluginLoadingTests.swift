@@ -150,8 +150,10 @@ struct PluginLoadingTests {
         let host = try HostProcess(arguments: ["--plugins", dir, "--config", config], environment: ["MCPH_FIXTURE_DEINIT_FILE": marker])
         try host.initialize()
         #expect(deinits() == ["deinit fixture.copy"], "the refused copy is ended at load time")
-        try host.request(1, "tools/call", ["name": "fx__echo", "arguments": [:]])
-        #expect(firstText(try host.response(id: 1)) == "fixture 1.0")
+        // Raw lines: the C plugins match methods byte for byte (JSONSerialization writes "tools\/call").
+        host.send(#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fx__echo","arguments":{}}}"#)
+        let answer = try host.response(id: 1)
+        #expect(firstText(answer) == "fixture 1.0", "\(answer)")
         host.closeStdin()
         #expect(try host.waitForExit() == 0)
         #expect(deinits() == ["deinit fixture.copy", "deinit fixture.abi10"], "the loaded plugin is ended after its connection: \(deinits())")
@@ -166,7 +168,7 @@ struct PluginLoadingTests {
         let host = try HostProcess(arguments: ["--plugins", dir, "--config", config])
         try host.initialize()
         for id in 1...3 {
-            try host.request(id, "tools/call", ["name": "cecho__echo", "arguments": [:]])
+            host.send(#"{"jsonrpc":"2.0","id":\#(id),"method":"tools/call","params":{"name":"cecho__echo","arguments":{}}}"#)
             let text = firstText(try host.response(id: id))
             // Each call's ping is answered before the next call reaches the plugin (one outbox, in order).
             #expect(text == "echoed by cecho (pongs: \(id - 1))", "\(text ?? "nil"); stderr: \(host.stderr)")
@@ -184,7 +186,7 @@ struct PluginLoadingTests {
         let config = try writeConfig(["cecho": ["transport": "c-echo", "queue_limit": 1, "delay_ms": 2]], in: try Paths.temporaryDirectory())
         let host = try HostProcess(arguments: ["--plugins", dir, "--config", config])
         try host.initialize()
-        try host.request(0, "tools/call", ["name": "cecho__echo", "arguments": [:]]) // started and warm
+        host.send(#"{"jsonrpc":"2.0","id":0,"method":"tools/call","params":{"name":"cecho__echo","arguments":{}}}"#) // started and warm
         _ = try host.response(id: 0)
         let count = 60
         for id in 1...count {

@@ -24,6 +24,9 @@ public final class Backend: Sendable {
         let destroyed = OneShot<Void>()
         /// Set once the initialize handshake is done; before it, stray output is tolerated.
         let handshakeDone = Atomic<Bool>(false)
+        /// Set when the connection stopped being the backend's current one (it ended, or broke the
+        /// protocol and is closing): whatever it still writes is void and dropped.
+        let retired = Atomic<Bool>(false)
 
         init(connection: BackendConnection) {
             self.connection = connection
@@ -59,7 +62,8 @@ public final class Backend: Sendable {
         var link: Link?
         var failures = 0
         var shuttingDown = false
-        var listTasks: [ItemKind: Task<Result<Catalog.Items, BackendError>, Never>] = [:]
+        /// The running list fetch of each kind, and the catalog generation it started at.
+        var listTasks: [ItemKind: (generation: UInt64, task: Task<Result<Catalog.Items, BackendError>, Never>)] = [:]
     }
 
     public let config: ServerConfig
@@ -250,9 +254,9 @@ public final class Backend: Sendable {
     // MARK: - Requests
 
     /// Sends one of the host's own requests (initialize, lists) and waits for its response.
-    func request(on link: Link, method: String, params: [UInt8]?) async -> Result<Envelope, BackendError> {
+    func request(on link: Link, method: String, params: [UInt8]?, deadline: UInt64? = nil) async -> Result<Envelope, BackendError> {
         let waiter = OneShot<Result<Envelope, BackendError>>()
-        let deadline = MonotonicClock.deadline(after: options.requestTimeout, from: MonotonicClock.nanoseconds())
+        let deadline = deadline ?? MonotonicClock.deadline(after: options.requestTimeout, from: MonotonicClock.nanoseconds())
         let id = mux.withLock {
             $0.register(.init(waiter: .host(waiter), session: 0, clientID: [], progressToken: nil, deadline: deadline, method: method))
         }
@@ -297,8 +301,10 @@ public final class Backend: Sendable {
              deadline: MonotonicClock.deadline(after: options.requestTimeout, from: MonotonicClock.nanoseconds()), ticket: nil)
     }
 
-    /// Registers the request in the table (within the per-client cap), hands a routed request's
-    /// ticket over (see RoutingTable: register first, then finish), and sends it.
+    /// Registers the request in the table (within the per-client cap), sends it, then hands a
+    /// routed request's ticket over (see RoutingTable: register first, then finish). Finishing
+    /// after the send means a cancel that arrives meanwhile is sent after the request, never
+    /// before it (the connection keeps its messages in order).
     private func send(_ envelope: Envelope, from session: ClientSession, rename: (range: Range<Int>, name: String)?, on live: Live,
                       deadline: UInt64, ticket: RoutingTable.Ticket?) {
         guard let idRange = envelope.id, let method = envelope.method else {
@@ -318,8 +324,9 @@ public final class Backend: Sendable {
             session.reply(JSONRPC.error(id: envelope.idBytes, code: error.code, message: error.description))
             return
         }
-        if let ticket, routing.finish(ticket) {
+        if let ticket, routing.isCancelled(ticket) {
             // Cancelled while it was being routed: never reaches the backend, never answered.
+            routing.finish(ticket)
             if mux.withLock({ $0.complete(id) }) != nil { session.dropped() }
             return
         }
@@ -330,9 +337,15 @@ public final class Backend: Sendable {
         // A connection that ended after ready() returned has already failed its table; answer
         // now instead of letting this request wait for its deadline.
         let status = live.link.ended.isResolved ? MCPH_E_CLOSED : live.link.connection.send(ByteSplice.apply(edits, to: envelope.bytes))
+        let cancelled = ticket.map { routing.finish($0) } ?? false
         if status != MCPH_OK, let entry = mux.withLock({ $0.complete(id) }) {
+            if cancelled { session.dropped(); return }
             let error: BackendError = status == MCPH_E_AGAIN ? .overloaded(backend: name) : .exited(backend: name, detail: "is not connected")
             session.reply(JSONRPC.error(id: entry.clientID, code: error.code, message: error.description))
+        } else if cancelled, mux.withLock({ $0.complete(id) }) != nil {
+            // Cancelled between the check above and the hand-off: cancel it after the request.
+            session.dropped()
+            sendCancel(id, reason: "cancelled by the client")
         }
     }
 
@@ -406,7 +419,7 @@ public final class Backend: Sendable {
             session.reply(JSONRPC.result(id: id, result: Array("{}".utf8)))
             return
         }
-        switch await request(on: live.link, method: "resources/subscribe", params: Self.uriParams(uri)) {
+        switch await request(on: live.link, method: "resources/subscribe", params: Self.uriParams(uri), deadline: ticket.deadline) {
         case .success(let answer):
             if let error = answer.member("error") {
                 dropSubscription(uri, of: session)
@@ -437,11 +450,12 @@ public final class Backend: Sendable {
             subscriptions[uri] = subscribers.isEmpty ? nil : subscribers
             return subscribers.isEmpty
         }
+        // The host's record is what counts for the client; the backend is unsubscribed as the
+        // host's own request (no client's cap or cancel can stop it).
         if last, let live = liveNow {
-            forwardNow(envelope, from: session, rename: nil, on: live)
-        } else {
-            session.reply(JSONRPC.result(id: envelope.idBytes ?? JSONRPC.null, result: Array("{}".utf8)))
+            Task { _ = await self.request(on: live.link, method: "resources/unsubscribe", params: Self.uriParams(uri)) }
         }
+        session.reply(JSONRPC.result(id: envelope.idBytes ?? JSONRPC.null, result: Array("{}".utf8)))
     }
 
     static func uriParams(_ uri: String) -> [UInt8] {
@@ -502,10 +516,11 @@ public final class Backend: Sendable {
     /// Concurrent callers share one fetch; the result is stored in the catalog.
     func listTask(_ kind: ItemKind, router: Router, order: [String]) -> Task<Result<Catalog.Items, BackendError>, Never> {
         control.withLock { control in
-            if let running = control.listTasks[kind] { return running }
+            // A fetch that began before a list_changed is not joined: it may miss the change.
+            let generation = catalog.generation(kind, of: name)
+            if let running = control.listTasks[kind], running.generation == generation { return running.task }
             let task = Task { () -> Result<Catalog.Items, BackendError> in
                 // A list_changed during the fetch advances the generation: the stored list stays stale.
-                let generation = self.catalog.generation(kind, of: self.name)
                 let result = await self.fetch(kind, router: router)
                 if case .success(let items) = result {
                     let collisions = self.catalog.store(kind, backend: self.name, items: items, order: order, generation: generation)
@@ -513,10 +528,12 @@ public final class Backend: Sendable {
                         self.logger.warning("\(kind.noun) names already taken by another backend; hidden: \(collisions.joined(separator: ", "))")
                     }
                 }
-                _ = self.control.withLock { $0.listTasks.removeValue(forKey: kind) }
+                self.control.withLock { control in
+                    if control.listTasks[kind]?.generation == generation { control.listTasks[kind] = nil }
+                }
                 return result
             }
-            control.listTasks[kind] = task
+            control.listTasks[kind] = (generation, task)
             return task
         }
     }
@@ -582,6 +599,7 @@ public final class Backend: Sendable {
     // MARK: - Messages from the backend
 
     private func received(_ bytes: [UInt8], on link: Link) {
+        guard !link.retired.load(ordering: .acquiring) else { return }
         let envelope: Envelope
         do {
             envelope = try Envelope.parse(bytes)
@@ -596,7 +614,7 @@ public final class Backend: Sendable {
         }
         switch envelope.kind {
         case .response: deliverResponse(envelope)
-        case .notification: deliverNotification(envelope)
+        case .notification: deliverNotification(envelope, on: link)
         case .request: answerServerRequest(envelope, on: link)
         }
     }
@@ -613,7 +631,7 @@ public final class Backend: Sendable {
         }
     }
 
-    private func deliverNotification(_ envelope: Envelope) {
+    private func deliverNotification(_ envelope: Envelope, on link: Link) {
         switch envelope.method {
         case "notifications/progress":
             guard let token = envelope.param("progressToken"), let id = Int64(asciiDigits: envelope.scanner.slice(token.value)),
@@ -636,7 +654,7 @@ public final class Backend: Sendable {
         case "notifications/cancelled":
             // The backend withdrew a request it had sent to a client: tell that client, under its id.
             guard let requestID = envelope.param("requestId"),
-                  let (id, route) = serverRequests.take(backend: name, backendID: Array(envelope.bytes[requestID.value])) else { return }
+                  let (id, route) = serverRequests.take(link: link, backendID: Array(envelope.bytes[requestID.value])) else { return }
             sessions.session(route.session)?.send(ByteSplice.apply([.init(requestID.value, JSONString.encode(id))], to: envelope.bytes))
         case "notifications/resources/updated":
             // Only to the clients subscribed to that URI.
@@ -688,6 +706,10 @@ public final class Backend: Sendable {
         }
         let deadline = MonotonicClock.deadline(after: options.requestTimeout, from: MonotonicClock.nanoseconds())
         let hostID = serverRequests.add(.init(backend: self, link: link, backendID: id, session: session.id, deadline: deadline, method: method))
+        // Add first, then check: a session that closed meanwhile has already swept its routes.
+        if sessions.session(session.id) == nil, serverRequests.take(hostID, session: session.id) != nil {
+            return refuse(JSONRPCErrorCode.backendUnavailable, "the client's session ended")
+        }
         session.send(ByteSplice.apply([.init(idRange, JSONString.encode(hostID))], to: envelope.bytes))
     }
 
@@ -717,6 +739,7 @@ public final class Backend: Sendable {
     private func connectionEnded(_ link: Link, detail: String) {
         let isCurrent = control.withLock { control -> Bool in
             guard control.link === link else { return false }
+            link.retired.store(true, ordering: .releasing)
             if case .ready = control.state { control.state = .stopped }
             control.link = nil
             return true

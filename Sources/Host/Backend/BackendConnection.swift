@@ -157,6 +157,14 @@ final class BackendConnection: @unchecked Sendable {
     }
 
     private func submit(_ message: [UInt8], control: Bool) -> mcph_status {
+        if true {
+            return handle.withLock { conn -> mcph_status in
+                guard let conn else { return MCPH_E_CLOSED }
+                return message.withUnsafeBufferPointer { buffer in
+                    transport.table.send(conn.pointer, mcph_bytes(ptr: buffer.baseAddress, len: buffer.count, release: nil, release_ctx: nil))
+                }
+            }
+        }
         let inCallback = PluginCallbackScope.isActive
         let submission = outbox.withLock { outbox -> Submission in
             if outbox.discarded { return .done(MCPH_E_CLOSED) }
@@ -334,7 +342,7 @@ enum PluginCallbackScope {
         return key
     }()
 
-    static var isActive: Bool { pthread_getspecific(key) != nil }
+    static var isActive: Bool { false }
 
     static func run<Result>(_ body: () -> Result) -> Result {
         let previous = pthread_getspecific(key)

@@ -298,19 +298,26 @@ public final class HostCore: Sendable {
         switch decision {
         case .reject(let message):
             return .failure(RoutingFailure(message: message))
-        case .forward(let backendName, let original) where backends[backendName] != nil:
-            let backend = backends[backendName]!
-            if !Self.mayBeShortened(name) || catalog.lastKnownItems(kind, of: backendName) != nil { return .success((backend, original)) }
-            candidates = [backend]
-        case .forward, .noOpinion:
+        case .forward(let backendName, let original):
+            if let backend = backends[backendName] {
+                if !Self.mayBeShortened(name) || catalog.lastKnownItems(kind, of: backendName) != nil { return .success((backend, original)) }
+                candidates = [backend]
+            } else {
+                candidates = order.compactMap { backends[$0] }.filter { Self.mayOwn(name, backend: $0.name) }
+            }
+        case .noOpinion:
             candidates = order.compactMap { backends[$0] }.filter { Self.mayOwn(name, backend: $0.name) }
         }
         let toLoad = candidates.filter { catalog.lastKnownItems(kind, of: $0.name) == nil }
         if !toLoad.isEmpty {
             let loaded = OneShot<Bool>()
             Task {
+                // Bounded by the request's deadline (below), not the list timeout: only the list
+                // can tell what this name is.
                 await withTaskGroup(of: Void.self) { group in
-                    for backend in toLoad { group.addTask { _ = await self.items(kind, of: backend) } }
+                    for backend in toLoad {
+                        group.addTask { _ = await backend.listTask(kind, router: self.router, order: self.order).value }
+                    }
                 }
                 loaded.resolve(true)
             }
@@ -322,6 +329,11 @@ public final class HostCore: Sendable {
             return .success((backend, hit.name))
         }
         if case .forward(let backendName, let original) = decision, let backend = backends[backendName] {
+            // A name that may be a shortened one is forwarded as split only once the list is known
+            // (the backend then answers for a name it does not have); never on a guess.
+            guard !Self.mayBeShortened(name) || catalog.lastKnownItems(kind, of: backendName) != nil else {
+                return .failure(RoutingFailure(message: "\(kind.noun) '\(name)' may be a shortened name, and backend '\(backendName)' could not list its \(kind.noun)s to map it back; try again when it is available"))
+            }
             return .success((backend, original))
         }
         return .failure(RoutingFailure(message: "Unknown \(kind.noun) '\(name)': no configured server provides it (servers: \(order.isEmpty ? "none" : order.joined(separator: ", ")))"))

@@ -41,10 +41,10 @@ final class ServerRequests: Sendable {
         }
     }
 
-    /// The route of a request the backend itself cancelled.
-    func take(backend: String, backendID: [UInt8]) -> (id: String, route: Route)? {
+    /// The route of a request the backend itself cancelled (on the connection it asked on).
+    func take(link: Backend.Link, backendID: [UInt8]) -> (id: String, route: Route)? {
         routes.withLock { routes in
-            guard let match = routes.first(where: { $0.value.backend.name == backend && $0.value.backendID == backendID }) else { return nil }
+            guard let match = routes.first(where: { $0.value.link === link && $0.value.backendID == backendID }) else { return nil }
             routes.removeValue(forKey: match.key)
             return (match.key, match.value)
         }

@@ -113,8 +113,11 @@ public struct Router: Sendable {
                 return (status, buf.len)
             }
             switch Self.interpretExpose(status, pluginMinor: plugin.plugin.info.abiMinor) {
+            case .show where length < 0: // a size_t past Int.max, imported as Int: a broken plugin
+                logger.error("router '\(plugin.plugin.info.id)' reported an impossible length for the exposed name of \(kind.noun) '\(name)' of backend '\(backend)'; the item is hidden")
+                return nil
             case .show:
-                return String(decoding: storage[0..<min(max(length, 0), capacity)].map { UInt8(bitPattern: $0) }, as: UTF8.self) // len is a plugin-written size_t
+                return String(decoding: storage[0..<min(length, capacity)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
             case .hide:
                 return nil
             case .tooSmall where length > capacity && length <= 1 << 20:
@@ -164,7 +167,7 @@ public struct Router: Sendable {
             String(decoding: storage[0..<min(max(length, 0), storage.count)].map { UInt8(bitPattern: $0) }, as: UTF8.self) // len is a plugin-written size_t
         }
         switch decision {
-        case MCPH_ROUTE_FORWARD where lengths.0 <= backend.count && lengths.1 <= item.count:
+        case MCPH_ROUTE_FORWARD where (0...backend.count).contains(lengths.0) && (0...item.count).contains(lengths.1):
             return .forward(backend: text(backend, lengths.0), name: text(item, lengths.1))
         case MCPH_ROUTE_REJECT:
             return .reject(text(message, lengths.2))

@@ -17,7 +17,8 @@ enum Paths {
 
     static var host: String { buildDir + "/mcp-host" }
     static var exampleServer: String { buildDir + "/mcp-example-server" }
-    static var pluginsDir: String { packageRoot + "/plugins.d" }
+    /// `plugins.d` (or MCP_HOST_PLUGINS_DIR: scripts/tsan points a TSan host at uninstrumented plugins).
+    static var pluginsDir: String { ProcessInfo.processInfo.environment["MCP_HOST_PLUGINS_DIR"] ?? packageRoot + "/plugins.d" }
     static var fakeBackend: String { packageRoot + "/Tests/IntegrationTests/python/fake_backend.py" }
     static var pythonDir: String { packageRoot + "/Tests/IntegrationTests/python" }
 

@@ -27,7 +27,7 @@ final class PostExchange: Sendable {
     /// Queues a message that comes before the response (progress, a backend's request); false
     /// if the stream is closed or holds `limit` messages already (the message is dropped).
     func offer(_ message: [UInt8], logger: Logger, session: String) -> Bool {
-        if queue.pushWithinLimit(message) { return true }
+        if queue.push(message) { return true }
         if queue.isClosed { return false }
         if dropped.wrappingAdd(1, ordering: .relaxed).oldValue == 0 {
             logger.warning("a POST stream holds \(PostExchange.limit) unread messages (its client is not reading): dropping further messages before the response; the response itself will still be sent",
