@@ -22,10 +22,10 @@ struct HTTPSoakTests {
     static let churners = 4
     /// Sessions that only send notifications: each one touches its session without a request
     /// outstanding, which is what made the session sweep's `now - idleSince` trap (issue 7).
-    static let notifiers = 4
+    static let notifiers = 8
     /// Idle sessions, as a shared host has many: the session sweep walks them all, so a request
     /// has time to touch a session between the sweep's clock reading and its check.
-    static let idle = 400
+    static let idle = 800
 
     static var seconds: Double {
         ProcessInfo.processInfo.environment["MCP_HOST_SOAK_SECONDS"].flatMap(Double.init) ?? 20
@@ -34,7 +34,7 @@ struct HTTPSoakTests {
     @Test func soak() async throws {
         let dir = try Paths.temporaryDirectory()
         let config = try writeConfig(["a": fakeServer(name: "a"), "b": fakeServer(name: "b")], in: dir)
-        let http = try HTTPHost(config: config, extra: ["--request-timeout", "2"], logLevel: "info")
+        let http = try HTTPHost(config: config, extra: ["--request-timeout", "2", "--max-sessions", "2000"], logLevel: "info")
         let port = http.port
         let ledger = Ledger()
         let stop = Flag()
@@ -74,7 +74,13 @@ struct HTTPSoakTests {
         // Kill backend `a` (kill -9 of its process, found by asking it) a third into the run.
         let control = try SoakSession(port: port, name: "control", ledger: ledger)
         try await Task.sleep(for: .seconds(Self.seconds / 3))
-        let killed = try control.pid(of: "a")
+        func diagnosed(_ error: any Error) -> TestFailure {
+            let stderr = http.host.stderr
+            let crash = (stderr.range(of: "*** Swift runtime failure") ?? stderr.range(of: "Program crashed")).map { String(stderr[$0.lowerBound...].prefix(4000)) }
+            return TestFailure("\(error); host running: \(http.host.process.isRunning); \(crash.map { "it crashed:\n\($0)" } ?? "its stderr ends:\n\(stderr.suffix(3000))")")
+        }
+        let killed: Int
+        do { killed = try control.pid(of: "a") } catch { throw diagnosed(error) }
         let cmdline = (try? String(contentsOfFile: "/proc/\(killed)/cmdline", encoding: .utf8)) ?? ""
         #expect(cmdline.contains("fake_backend.py"), "pid \(killed) is the backend: \(cmdline)")
         #expect(kill(pid_t(killed), SIGKILL) == 0)
@@ -87,7 +93,8 @@ struct HTTPSoakTests {
         #expect(finished == .success, "every client thread ended (no request hung)")
 
         #expect(http.host.process.isRunning, "the host survived; stderr:\n\(http.host.stderr.suffix(3000))")
-        let restarted = try control.pid(of: "a")
+        let restarted: Int
+        do { restarted = try control.pid(of: "a") } catch { throw diagnosed(error) }
         #expect(restarted != killed, "the killed backend was restarted by a later call")
 
         let report = ledger.report()
@@ -142,6 +149,7 @@ struct Gauges: CustomStringConvertible {
     var inFlight: [String: Double] = [:]
     var subscriptions: [String: Double] = [:]
     var awaitingClient: Double?
+    var routing: Double?
     var sessions: Double = 0
     var sawSessions = false
 
@@ -157,6 +165,7 @@ struct Gauges: CustomStringConvertible {
             if series.hasPrefix("mcp_host_backend_requests_in_flight{") { inFlight[label()] = value }
             else if series.hasPrefix("mcp_host_subscriptions{") { subscriptions[label()] = value }
             else if series.hasPrefix("mcp_host_backend_requests_awaiting_client") { awaitingClient = value }
+            else if series.hasPrefix("mcp_host_requests_routing") { routing = value }
             else if series.hasPrefix("mcp_host_sessions{") { sessions += value; sawSessions = true }
         }
     }
@@ -164,11 +173,11 @@ struct Gauges: CustomStringConvertible {
     func drained(sessions expected: Int) -> Bool {
         inFlight.count == 2 && inFlight.values.allSatisfy { $0 == 0 }
             && subscriptions.count == 2 && subscriptions.values.allSatisfy { $0 == 0 }
-            && awaitingClient == 0 && sawSessions && sessions == Double(expected)
+            && awaitingClient == 0 && routing == 0 && sawSessions && sessions == Double(expected)
     }
 
     var description: String {
-        "in flight \(inFlight), subscriptions \(subscriptions), awaiting client \(String(describing: awaitingClient)), sessions \(sessions)"
+        "in flight \(inFlight), subscriptions \(subscriptions), awaiting client \(String(describing: awaitingClient)), routing \(String(describing: routing)), sessions \(sessions)"
     }
 }
 

@@ -27,7 +27,7 @@ final class PostExchange: Sendable {
     /// Queues a message that comes before the response (progress, a backend's request); false
     /// if the stream is closed or holds `limit` messages already (the message is dropped).
     func offer(_ message: [UInt8], logger: Logger, session: String) -> Bool {
-        if queue.push(message) { return true }
+        if queue.pushWithinLimit(message) { return true }
         if queue.isClosed { return false }
         if dropped.wrappingAdd(1, ordering: .relaxed).oldValue == 0 {
             logger.warning("a POST stream holds \(PostExchange.limit) unread messages (its client is not reading): dropping further messages before the response; the response itself will still be sent",
@@ -44,7 +44,7 @@ final class PostExchange: Sendable {
             logger.warning("\(lost) messages before the response were dropped on a POST stream whose client did not read",
                            metadata: ["session": "\(session)"])
         }
-        queue.push(response)
+        queue.pushFinal(response)
         queue.close()
     }
 
@@ -157,6 +157,7 @@ final class HTTPSession: Sendable {
     /// the first request keeps its answer path.
     func register(_ exchange: PostExchange, id: [UInt8]) -> Bool {
         exchanges.withLock { state in
+            guard state.byID[id] == nil else { return false }
             state.byID[id] = exchange
             if exchange.streaming { state.streams.append(exchange) }
             if let token = exchange.progressToken { state.byToken[token] = exchange }
@@ -193,7 +194,7 @@ final class HTTPSession: Sendable {
             // without a GET stream on the oldest POST stream still open (what `canReceiveRequests`
             // promised). A stream that is full or closed is skipped.
             let posts = exchanges.withLock { $0.streams }
-            if posts.count == 1 {
+            if posts.count == 1 || !hasStream {
                 for post in posts where post.offer(message, logger: logger, session: self.id) { return }
             }
         case .notification where envelope.method == "notifications/progress":

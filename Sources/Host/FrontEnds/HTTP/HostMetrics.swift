@@ -39,7 +39,8 @@ public final class HostMetrics: Sendable {
     /// The Prometheus text exposition, with point-in-time gauges refreshed first.
     ///
     /// In-flight gauges (from `HostCore.inFlightState()`; all drain to zero when the host is idle):
-    /// `mcp_host_backend_requests_in_flight{backend}`, `mcp_host_backend_requests_awaiting_client`,
+    /// `mcp_host_backend_requests_in_flight{backend}`, `mcp_host_requests_routing` (accepted, not yet
+    /// at a backend), `mcp_host_backend_requests_awaiting_client`,
     /// `mcp_host_subscriptions{backend}`, and `mcp_host_sessions{kind}`, whose sum over `kind` is
     /// the core's open sessions (`kind="other"`: sessions not from this HTTP front-end, such as
     /// the host's own).
@@ -56,6 +57,7 @@ public final class HostMetrics: Sendable {
         // before the store lists it): never report a negative remainder.
         Gauge(label: "mcp_host_sessions", dimensions: [("kind", "other")]).record(max(0, state.sessions - http))
         Gauge(label: "mcp_host_backend_requests_awaiting_client").record(state.awaitingClient)
+        Gauge(label: "mcp_host_requests_routing").record(state.routing)
         for name in core.backendNames {
             guard let backend = core.backend(named: name) else { continue }
             let stateName = backend.stateName

@@ -76,7 +76,7 @@ final class SessionStore: Sendable {
             }
             // A session with an open stream is alive as long as the stream is; others expire.
             if !session.hasStream, session.client.outstanding == 0,
-               now - session.idleSince >= idleLimit {
+               MonotonicClock.elapsed(from: session.idleSince, to: now) >= idleLimit {
                 end(session, reason: "idle for \(formatSeconds(options.sessionIdleTimeout)) s")
                 continue
             }
