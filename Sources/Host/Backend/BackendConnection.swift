@@ -121,11 +121,19 @@ final class BackendConnection: @unchecked Sendable {
     /// the close is run on another thread after the messages queued before it.
     func close(graceMs: UInt32) {
         if PluginCallbackScope.isActive {
-            let drainElsewhere = outbox.withLock { outbox -> Bool in
+            enum Deferred { case none, drain, close }
+            let deferred = outbox.withLock { outbox -> Deferred in
+                // Blocked and idle: no drain runs before a WRITABLE that may never come, and a
+                // close does not wait for one.
+                if outbox.blocked && !outbox.draining { return .close }
                 outbox.pendingClose = min(outbox.pendingClose ?? graceMs, graceMs)
-                return outbox.startDrainIfIdle()
+                return outbox.startDrainIfIdle() ? .drain : .none
             }
-            if drainElsewhere { scheduleDrain() }
+            switch deferred {
+            case .none: break
+            case .drain: scheduleDrain()
+            case .close: Task.detached { [self] in self.closeNow(graceMs: graceMs) }
+            }
             return
         }
         closeNow(graceMs: graceMs)
@@ -157,14 +165,6 @@ final class BackendConnection: @unchecked Sendable {
     }
 
     private func submit(_ message: [UInt8], control: Bool) -> mcph_status {
-        if true {
-            return handle.withLock { conn -> mcph_status in
-                guard let conn else { return MCPH_E_CLOSED }
-                return message.withUnsafeBufferPointer { buffer in
-                    transport.table.send(conn.pointer, mcph_bytes(ptr: buffer.baseAddress, len: buffer.count, release: nil, release_ctx: nil))
-                }
-            }
-        }
         let inCallback = PluginCallbackScope.isActive
         let submission = outbox.withLock { outbox -> Submission in
             if outbox.discarded { return .done(MCPH_E_CLOSED) }
@@ -342,7 +342,7 @@ enum PluginCallbackScope {
         return key
     }()
 
-    static var isActive: Bool { false }
+    static var isActive: Bool { pthread_getspecific(key) != nil }
 
     static func run<Result>(_ body: () -> Result) -> Result {
         let previous = pthread_getspecific(key)

@@ -56,10 +56,10 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// Runs one control-thread call of the plugin (`open`, `destroy`, `deinit`), never concurrently
     /// with another; nil when the plugin has already ended.
     func withControl<Result>(_ body: (inout Control) -> Result) -> Result? {
-        var scratch = control.withLock { $0 }
-        let result = body(&scratch)
-        control.withLock { $0.connections += scratch.connections - 0 }
-        return result
+        control.withLock { control in
+            guard !control.ended else { return nil }
+            return body(&control)
+        }
     }
 
     /// Connections opened and not yet destroyed.
@@ -72,6 +72,7 @@ public final class LoadedPlugin: @unchecked Sendable {
         control.withLock { control in
             guard !control.ended, control.connections == 0 else { return false }
             control.ended = true
+            deinitFunction?(state)
             return true
         }
     }
