@@ -60,7 +60,7 @@ struct CoreOptions: ParsableArguments {
         do {
             if let text = requestTimeout {
                 options.requestTimeout = try SettingCheck.duration(text, setting: "--request-timeout", range: HostOptions.Limits.requestTimeout)
-            } else if let text = environment["MCP_HOST_REQUEST_TIMEOUT"] {
+            } else if let text = environment["MCP_HOST_REQUEST_TIMEOUT"], !text.isEmpty { // set but empty: not given
                 options.requestTimeout = try SettingCheck.duration(text, setting: "MCP_HOST_REQUEST_TIMEOUT", range: HostOptions.Limits.requestTimeout)
             }
             if let text = listTimeout {
@@ -69,7 +69,7 @@ struct CoreOptions: ParsableArguments {
             options.listTimeout = min(options.listTimeout, options.requestTimeout)
             if let text = maxClientRequests {
                 options.maxInFlightPerClient = try SettingCheck.integer(text, setting: "--max-client-requests", range: HostOptions.Limits.maxInFlightPerClient)
-            } else if let text = environment["MCP_HOST_MAX_CLIENT_REQUESTS"] {
+            } else if let text = environment["MCP_HOST_MAX_CLIENT_REQUESTS"], !text.isEmpty { // set but empty: not given
                 options.maxInFlightPerClient = try SettingCheck.integer(text, setting: "MCP_HOST_MAX_CLIENT_REQUESTS", range: HostOptions.Limits.maxInFlightPerClient)
             }
         } catch {
