@@ -45,6 +45,7 @@ func walk(_ scanner: JSONScanner, _ range: Range<Int>, depth: Int, _ input: [UIn
                   "members out of order", input)
             previousEnd = member.value.upperBound
             let key = scanner.slice(member.key)
+            check(validEscapes(key), "an accepted key has an invalid escape (RFC 8259 section 7)", input)
             // Every key that is valid UTF-8 can be found again by its decoded name (first occurrence
             // wins for duplicates). Invalid UTF-8 decodes to U+FFFD, which names a different key.
             let name = JSONString.decode(key)
@@ -69,6 +70,7 @@ func walk(_ scanner: JSONScanner, _ range: Range<Int>, depth: Int, _ input: [UIn
         }
     case UInt8(ascii: "\""):
         guard let text = scanner.string(at: range) else { fail("an accepted string did not decode", input) }
+        check(validEscapes(scanner.slice(range).dropFirst().dropLast()), "an accepted string has an invalid escape (RFC 8259 section 7)", input)
         roundTrip(text, input)
     default:
         // A literal or number: exactly one value, nothing more.
@@ -77,6 +79,28 @@ func walk(_ scanner: JSONScanner, _ range: Range<Int>, depth: Int, _ input: [UIn
         }
         check(again.count == range.count, "a scalar scans to a different length on its own", input)
     }
+}
+
+/// RFC 8259 section 7: after a backslash comes one of `"\/bfnrt`, or `u` and four hex digits.
+func validEscapes(_ content: ArraySlice<UInt8>) -> Bool {
+    var i = content.startIndex
+    while i < content.endIndex {
+        guard content[i] == UInt8(ascii: "\\") else { i += 1; continue }
+        guard i + 1 < content.endIndex else { return false }
+        switch content[i + 1] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+             UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            i += 2
+        case UInt8(ascii: "u"):
+            guard i + 6 <= content.endIndex,
+                  content[(i + 2)..<(i + 6)].allSatisfy({ (48...57).contains($0) || (65...70).contains($0) || (97...102).contains($0) })
+            else { return false }
+            i += 6
+        default:
+            return false
+        }
+    }
+    return true
 }
 
 /// `JSONString.encode` then scanning gives back the same text, on one line.

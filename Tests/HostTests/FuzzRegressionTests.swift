@@ -36,6 +36,21 @@ import Testing
         }
     }
 
+    /// Fuzz/Envelope/corpus/bad-escape.json: the scanner skipped any byte after a backslash, so
+    /// `"\q"`, `"\u12"` or `"\x41"` passed as JSON and such a message was forwarded to a backend
+    /// (or echoed to a client) that cannot parse it. RFC 8259 allows `\" \\ \/ \b \f \n \r \t \uXXXX`.
+    @Test(arguments: [#""\q""#, #""\u12""#, #""\u12G4""#, #""\x41""#, #"{"a\'":1}"#, #"{"jsonrpc":"2.0","id":"\q","method":"ping"}"#, "\"\\"])
+    func invalidEscapesAreNotJSON(_ text: String) {
+        #expect(throws: JSONScanner.Failure.self) { try JSONScanner(Array(text.utf8)).documentRange() }
+    }
+
+    @Test func everyValidEscapeStillScans() throws {
+        let text = #""\" \\ \/ \b \f \n \r \t \u00e9 \uD83D\uDE00 \ud800""#
+        let scanner = JSONScanner(Array(text.utf8))
+        let range = try scanner.documentRange()
+        #expect(scanner.string(at: range) == "\" \\ / \u{08} \u{0C} \n \r \t é 😀 \u{FFFD}")
+    }
+
     /// The same input through the HTTP front-end's validation: the 400 carries no invalid id.
     @Test func httpValidationRejectsItWithoutTheInvalidID() {
         let body = Array(#"{"jsonrpc":"2.0.","id":{"x":1},"method":"ping"}"#.utf8)

@@ -8,14 +8,14 @@ import Testing
 /// cancel may cross the answer, as the MCP spec allows), each answer is the one for its own request,
 /// and each host exits with status 0 at end of input, leaving no backend process behind.
 ///
-/// `MCP_HOST_SOAK_SECONDS` sets how long the calls run (default 12 s; the whole test takes a few
-/// seconds more). scripts/tsan runs it shortened under ThreadSanitizer.
+/// `MCP_HOST_SOAK_SECONDS` sets how long the calls run (default 12 s, at least 3; the whole test
+/// takes a few seconds more). scripts/tsan runs it shortened under ThreadSanitizer.
 @Suite(.serialized)
 struct StdioSoakTests {
     static let clients = 3
     static let window = 32
     static var seconds: Double {
-        ProcessInfo.processInfo.environment["MCP_HOST_SOAK_SECONDS"].flatMap(Double.init).map { min(max($0, 1), 600) } ?? 12
+        ProcessInfo.processInfo.environment["MCP_HOST_SOAK_SECONDS"].flatMap(Double.init).map { min(max($0, 3), 600) } ?? 12
     }
 
     @Test func everyRequestGetsExactlyOneAnswerAndEveryHostExitsCleanly() throws {
@@ -156,7 +156,11 @@ final class SoakClient: @unchecked Sendable { // safe: mutable state lives in `s
             }
             n += 1
             let kind: Kind
-            if Date() >= nextKill { kind = .pid; nextKill = Date().addingTimeInterval(3) }
+            // A kill every 3 s, none in the last 1.5 s (calls after the last kill must show the restart).
+            if Date() >= nextKill && Date().timeIntervalSince(start) < duration - 1.5 {
+                kind = .pid
+                nextKill = Date().addingTimeInterval(3)
+            }
             else {
                 switch n % 20 {
                 case 0: kind = .timeout

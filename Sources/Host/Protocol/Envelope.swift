@@ -81,17 +81,23 @@ public struct Envelope: Sendable {
             default: break
             }
         }
-        let idBytes = id.map { Array(bytes[$0]) }
-        guard let version, scanner.string(at: version) == "2.0" else {
-            throw .invalid("\"jsonrpc\" must be \"2.0\"", id: idBytes)
-        }
+        // Only a string or integer id is echoed in an error (anything else would make the error
+        // reply itself invalid JSON-RPC); found by Fuzz/Envelope.
+        var idIsStringOrInteger = false
         if let id {
             let first = bytes[id.lowerBound]
             let isString = first == UInt8(ascii: "\"")
             let isInteger = (first == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first))
                 && !bytes[id].contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") })
-            let isNullOnResponse = first == UInt8(ascii: "n") && method == nil && hasError
-            guard isString || isInteger || isNullOnResponse else {
+            idIsStringOrInteger = isString || isInteger
+        }
+        let idBytes = idIsStringOrInteger ? id.map { Array(bytes[$0]) } : nil
+        guard let version, scanner.string(at: version) == "2.0" else {
+            throw .invalid("\"jsonrpc\" must be \"2.0\"", id: idBytes)
+        }
+        if let id {
+            let isNullOnResponse = bytes[id.lowerBound] == UInt8(ascii: "n") && method == nil && hasError
+            guard idIsStringOrInteger || isNullOnResponse else {
                 throw .invalid("\"id\" must be a string or an integer", id: nil)
             }
         }

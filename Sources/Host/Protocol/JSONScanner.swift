@@ -215,7 +215,25 @@ public struct JSONScanner: Sendable {
             let b = bytes[i]
             if b == UInt8(ascii: "\"") { return i + 1 }
             if b == UInt8(ascii: "\\") {
-                i += 2
+                // RFC 8259 section 7: \" \\ \/ \b \f \n \r \t, or \u and four hex digits; anything
+                // else is not JSON (and would reach a backend that cannot parse it). Found by Fuzz/Envelope.
+                guard i + 1 < bytes.count else { throw .unexpectedEnd }
+                switch bytes[i + 1] {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    i += 2
+                case UInt8(ascii: "u"):
+                    for k in (i + 2)..<(i + 6) {
+                        guard k < bytes.count else { throw .unexpectedEnd }
+                        switch bytes[k] {
+                        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"), UInt8(ascii: "A")...UInt8(ascii: "F"): break
+                        default: throw .unexpectedByte(offset: k)
+                        }
+                    }
+                    i += 6
+                default:
+                    throw .unexpectedByte(offset: i + 1)
+                }
                 continue
             }
             if b < 0x20 { throw .unexpectedByte(offset: i) }
