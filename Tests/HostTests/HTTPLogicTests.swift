@@ -214,6 +214,11 @@ import Testing
         #expect(Self.status("POST", "/mcp", [json, ("Mcp-Session-Id", "abc")], Array("{nope".utf8)) == 400)
         #expect(Self.status("POST", "/mcp", [json, ("Mcp-Session-Id", "abc"), ("Origin", "https://evil.example")], Self.ping) == 403)
         #expect(Self.status("POST", "/mcp", [json, ("Mcp-Session-Id", "abc"), ("Origin", "http://localhost:5173")], Self.ping) == 200)
+        // An Origin has no user info or path: this one's host is evil.example, not localhost.
+        for origin in ["http://localhost:1@evil.example", "http://127.0.0.1:80/x", "http://[::1]:80@evil.example", "http://localhost:123456", "http://localhost:"] {
+            #expect(Self.status("POST", "/mcp", [json, ("Mcp-Session-Id", "abc"), ("Origin", origin)], Self.ping) == 403, "\(origin)")
+        }
+        #expect(Self.status("POST", "/mcp", [json, ("Mcp-Session-Id", "abc"), ("Origin", "http://[::1]:8080")], Self.ping) == 200)
         #expect(Self.status("POST", "/mcp", [json, ("Mcp-Session-Id", "abc"), ("Origin", "https://app.example")], Self.ping) == 200)
         #expect(Self.status("GET", "/mcp", [("Accept", "application/json"), ("Mcp-Session-Id", "abc")]) == 406)
         #expect(Self.status("GET", "/mcp", [("Accept", "text/event-stream")]) == 400)

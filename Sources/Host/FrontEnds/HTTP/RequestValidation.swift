@@ -207,13 +207,23 @@ enum RequestValidation {
     /// A browser's `Origin`: loopback origins and configured ones are allowed (DNS-rebinding guard).
     static func originAllowed(_ origin: String, allowed: Set<String>) -> Bool {
         if allowed.contains(origin) { return true }
+        // An Origin is `scheme://host[:port]`: no user info, path, query or fragment, so
+        // `http://localhost:1@evil.example` (host evil.example) is not taken for localhost.
         guard let schemeEnd = origin.firstRange(of: "://") else { return false }
-        var host = origin[schemeEnd.upperBound...]
-        if host.hasPrefix("[") {
-            guard let close = host.firstIndex(of: "]") else { return false }
-            host = host[host.index(after: host.startIndex)..<close]
-        } else if let colon = host.firstIndex(of: ":") {
-            host = host[..<colon]
+        var rest = origin[schemeEnd.upperBound...]
+        let host: Substring
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else { return false }
+            host = rest[rest.index(after: rest.startIndex)..<close]
+            rest = rest[rest.index(after: close)...]
+        } else {
+            let end = rest.firstIndex(of: ":") ?? rest.endIndex
+            host = rest[..<end]
+            rest = rest[end...]
+        }
+        if !rest.isEmpty {
+            let port = rest.dropFirst()
+            guard rest.first == ":", (1...5).contains(port.utf8.count), port.utf8.allSatisfy({ (48...57).contains($0) }) else { return false }
         }
         return isLoopback(String(host))
     }
