@@ -61,53 +61,5 @@ public struct HTTPOptions: Sendable {
 
     /// `localhost`, `::1`, or an IPv4 literal in 127.0.0.0/8 (a name such as
     /// `127.0.0.1.evil.example` is not).
-    public static func isLoopback(_ host: String) -> Bool {
-        if host == "localhost" || host == "::1" { return true }
-        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-        guard octets.count == 4, octets[0] == "127" else { return false }
-        return octets.allSatisfy { !$0.isEmpty && $0.count <= 3 && $0.utf8.allSatisfy { (48...57).contains($0) } && UInt8($0) != nil }
-    }
-}
-
-/// Origin and bearer-token checks.
-struct HTTPSecurity: Sendable {
-    let allowedOrigins: Set<String>
-    let tokens: [[UInt8]]
-
-    init(options: HTTPOptions) {
-        allowedOrigins = options.allowedOrigins
-        tokens = options.bearerTokens.map { Array($0.utf8) }
-    }
-
-    /// A browser's `Origin`: loopback origins and configured ones are allowed (DNS-rebinding guard).
-    func allows(origin: String) -> Bool {
-        if allowedOrigins.contains(origin) { return true }
-        guard let schemeEnd = origin.firstRange(of: "://") else { return false }
-        var host = origin[schemeEnd.upperBound...]
-        if host.hasPrefix("[") {
-            guard let close = host.firstIndex(of: "]") else { return false }
-            host = host[host.index(after: host.startIndex)..<close]
-        } else if let colon = host.firstIndex(of: ":") {
-            host = host[..<colon]
-        }
-        return HTTPOptions.isLoopback(String(host))
-    }
-
-    /// Whether the `Authorization` header carries an accepted bearer token (constant-time compare).
-    func authorized(_ header: String?) -> Bool {
-        guard !tokens.isEmpty else { return true }
-        guard let header, header.hasPrefix("Bearer ") else { return false }
-        let presented = Array(header.utf8.dropFirst(7))
-        var match = false
-        for token in tokens where Self.constantTimeEqual(token, presented) { match = true }
-        return match
-    }
-
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var difference: UInt8 = a.count == b.count ? 0 : 1
-        for i in 0..<max(a.count, b.count) {
-            difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
-        }
-        return difference == 0
-    }
+    public static func isLoopback(_ host: String) -> Bool { RequestValidation.isLoopback(host) }
 }
