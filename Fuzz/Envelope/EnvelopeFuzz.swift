@@ -11,7 +11,9 @@
 // - the raw id bytes are one JSON string or integer (7 and "7" stay distinct);
 // - `JSONString.encode` of any text (the method, any decoded string, the input as text) scans as
 //   exactly one JSON string that decodes back to the same text and has no raw control byte;
-// - `JSONRPC.error`/`result` built with the envelope's id parse back as responses with that id.
+// - `JSONRPC.error`/`result` built with the envelope's id parse back as responses with that id;
+// - a parsed envelope has no duplicate key (compared as decoded text) at the top level, in `params`
+//   or in `params._meta`, and its id, method and params are the members `member` finds.
 // A violated property calls `fail`, which traps so libFuzzer records the input as a crash.
 
 @inline(never)
@@ -47,12 +49,14 @@ func walk(_ scanner: JSONScanner, _ range: Range<Int>, depth: Int, _ input: [UIn
             let key = scanner.slice(member.key)
             check(validEscapes(key), "an accepted key has an invalid escape (RFC 8259 section 7)", input)
             // Every key that is valid UTF-8 can be found again by its decoded name (first occurrence
-            // wins for duplicates). Invalid UTF-8 decodes to U+FFFD, which names a different key.
+            // wins for duplicates, which Envelope refuses where it reads). Invalid UTF-8 decodes
+            // to U+FFFD, which names a different key.
             let name = JSONString.decode(key)
             if String(validating: key, as: UTF8.self) == nil || name.unicodeScalars.contains("\u{FFFD}") {
                 // not addressable by name; nothing to check
             } else if let found = try? scanner.member(name, inObject: range) {
                 check(JSONString.decode(scanner.slice(found.key)) == name, "member(\(name)) found another key", input)
+                check(found.key.lowerBound <= member.key.lowerBound, "member(\(name)) found a later duplicate, not the first", input)
             } else {
                 fail("member(\(name)) not found in its own object", input)
             }
@@ -113,6 +117,14 @@ func roundTrip(_ text: String, _ input: [UInt8]) {
     check(scanner.string(at: range) == text, "encode/decode changed the text \(text.debugDescription)", input)
 }
 
+/// True when two keys of the object at `range` decode to the same text (byte for byte, as a
+/// peer's parser compares them; not `String ==`, which equates canonically equivalent text).
+func hasDuplicateKey(_ scanner: JSONScanner, _ range: Range<Int>) -> Bool {
+    guard let members = try? scanner.members(ofObject: range) else { return false }
+    var seen = Set<[UInt8]>()
+    return members.contains { !seen.insert(Array(JSONString.decode(scanner.slice($0.key)).utf8)).inserted }
+}
+
 func checkEnvelope(_ envelope: Envelope, _ input: [UInt8]) {
     let all = 0..<input.count
     check(envelope.bytes == input, "the envelope's bytes are not the input", input)
@@ -127,6 +139,22 @@ func checkEnvelope(_ envelope: Envelope, _ input: [UInt8]) {
         check((envelope.member("result") == nil) != (envelope.member("error") == nil), "a response needs exactly one of result and error", input)
     }
     if let method = envelope.method { roundTrip(method, input) }
+    // Where the host reads or splices, every key is unique, so the host and any peer (whichever
+    // duplicate its parser keeps) read the same member; and parse reads what member finds.
+    let scanner = envelope.scanner
+    check(!hasDuplicateKey(scanner, envelope.object), "a parsed envelope has a duplicate top-level key", input)
+    check(envelope.id == envelope.member("id")?.value, "parse and member(\"id\") disagree", input)
+    if envelope.kind != .response {
+        check(envelope.params == envelope.member("params")?.value, "parse and member(\"params\") disagree", input)
+        check(envelope.method == envelope.member("method").flatMap { scanner.string(at: $0.value) },
+              "parse and member(\"method\") disagree", input)
+    }
+    if let params = envelope.params, envelope.kind != .response, input[params.lowerBound] == UInt8(ascii: "{") {
+        check(!hasDuplicateKey(scanner, params), "a parsed envelope has a duplicate key in params", input)
+        if let meta = envelope.param("_meta"), input[meta.value.lowerBound] == UInt8(ascii: "{") {
+            check(!hasDuplicateKey(scanner, meta.value), "a parsed envelope has a duplicate key in params._meta", input)
+        }
+    }
     if let token = envelope.param("_meta", "progressToken") {
         check(inside(token.value, envelope.params ?? 0..<0), "progressToken outside params", input)
     }

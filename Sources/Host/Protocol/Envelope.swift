@@ -68,19 +68,20 @@ public struct Envelope: Sendable {
         let members: [JSONScanner.Member]
         do { members = try scanner.members(ofObject: document) } catch { throw .parse(Self.describe(error)) }
 
+        // Keys are read as decoded text (as `JSONScanner.member` and every peer read them), and the
+        // first occurrence is taken, like `member`; a duplicate is refused below in any case.
         var id: Range<Int>?, method: Range<Int>?, params: Range<Int>?, version: Range<Int>?
         var hasResult = false, hasError = false
         for member in members {
-            switch String(decoding: bytes[member.key], as: UTF8.self) {
-            case "id": id = member.value
-            case "method": method = member.value
-            case "params": params = member.value
-            case "jsonrpc": version = member.value
-            case "result": hasResult = true
-            case "error": hasError = true
-            default: break
-            }
+            let key = scanner.keyText(member.key)
+            if key.elementsEqual("id".utf8) { if id == nil { id = member.value } }
+            else if key.elementsEqual("method".utf8) { if method == nil { method = member.value } }
+            else if key.elementsEqual("params".utf8) { if params == nil { params = member.value } }
+            else if key.elementsEqual("jsonrpc".utf8) { if version == nil { version = member.value } }
+            else if key.elementsEqual("result".utf8) { hasResult = true }
+            else if key.elementsEqual("error".utf8) { hasError = true }
         }
+        let duplicate = scanner.duplicateKey(among: members)
         // Only a string or integer id is echoed in an error (anything else would make the error
         // reply itself invalid JSON-RPC); found by Fuzz/Envelope.
         var idIsStringOrInteger = false
@@ -91,7 +92,12 @@ public struct Envelope: Sendable {
                 && !bytes[id].contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") })
             idIsStringOrInteger = isString || isInteger
         }
-        let idBytes = idIsStringOrInteger ? id.map { Array(bytes[$0]) } : nil
+        // A duplicated id is ambiguous (which one would the client match?), so it is not echoed.
+        let idBytes = idIsStringOrInteger && duplicate != "id" ? id.map { Array(bytes[$0]) } : nil
+        // Duplicate keys where the host reads or splices (top level, `params`, `params._meta`) are
+        // refused: the host would read or rewrite the first copy while a peer whose parser keeps
+        // the last (Python's `json`) reads the other, unrewritten one.
+        if let duplicate { throw Self.duplicate(duplicate, in: "at the top level", id: idBytes) }
         guard let version, scanner.string(at: version) == "2.0" else {
             throw .invalid("\"jsonrpc\" must be \"2.0\"", id: idBytes)
         }
@@ -107,6 +113,9 @@ public struct Envelope: Sendable {
             }
             if let params, ![UInt8(ascii: "{"), UInt8(ascii: "[")].contains(bytes[params.lowerBound]) {
                 throw .invalid("\"params\" must be an object", id: idBytes)
+            }
+            if let params, bytes[params.lowerBound] == UInt8(ascii: "{") {
+                try checkUniqueKeys(scanner, params: params, id: idBytes)
             }
             return Envelope(scanner: scanner, kind: id == nil ? .notification : .request, object: document,
                             id: id, method: name, params: params)
@@ -126,6 +135,29 @@ public struct Envelope: Sendable {
     /// A top-level member of the message by name (e.g. `result`, `error`).
     public func member(_ key: String) -> JSONScanner.Member? {
         try? scanner.member(key, inObject: object)
+    }
+
+    /// Refuses duplicate keys in `params` and in `params._meta`. Only keys are compared: the values
+    /// (`arguments` can be large) are skipped, as any member lookup skips them, never descended into.
+    private static func checkUniqueKeys(_ scanner: JSONScanner, params: Range<Int>, id: [UInt8]?) throws(Failure) {
+        let members: [JSONScanner.Member]
+        do { members = try scanner.members(ofObject: params) } catch { throw .parse(Self.describe(error)) }
+        if let duplicate = scanner.duplicateKey(among: members) {
+            throw Self.duplicate(duplicate, in: "in params", id: id)
+        }
+        guard let meta = members.first(where: { scanner.keyText($0.key).elementsEqual("_meta".utf8) }),
+              scanner.bytes[meta.value.lowerBound] == UInt8(ascii: "{") else { return }
+        let metaMembers: [JSONScanner.Member]
+        do { metaMembers = try scanner.members(ofObject: meta.value) } catch { throw .parse(Self.describe(error)) }
+        if let duplicate = scanner.duplicateKey(among: metaMembers) {
+            throw Self.duplicate(duplicate, in: "in params._meta", id: id)
+        }
+    }
+
+    private static func duplicate(_ key: String, in place: String, id: [UInt8]?) -> Failure {
+        // The key as JSON (escapes kept readable), shortened: it is echoed to the peer.
+        let shown = key.unicodeScalars.count > 64 ? String(Substring(key.unicodeScalars.prefix(64))) + "..." : key
+        return .invalid("duplicate key \(String(decoding: JSONString.encode(shown), as: UTF8.self)) \(place); each key may appear once", id: id)
     }
 
     private static func describe(_ failure: JSONScanner.Failure) -> String {

@@ -63,7 +63,9 @@ public struct JSONScanner: Sendable {
         return result
     }
 
-    /// The first member named `key` in the object at `range`, or nil.
+    /// The first member named `key` in the object at `range`, or nil. Keys are compared as decoded
+    /// text (`"\u0069d"` is `id`); `Envelope` reads the top-level members the same way, and refuses
+    /// a message with a duplicate key where it reads, so "first" is also the only one there.
     public func member(_ key: String, inObject range: Range<Int>) throws(Failure) -> Member? {
         let needle = Array(key.utf8)
         var found: Member?
@@ -85,6 +87,39 @@ public struct JSONScanner: Sendable {
             current = found.value
         }
         return last
+    }
+
+    /// The name of the first key among `members` that repeats an earlier one (compared as decoded
+    /// text, exactly as a peer's JSON parser compares them), or nil when every key is unique.
+    /// RFC 8259 only says names SHOULD be unique, and parsers disagree on which duplicate wins
+    /// (Python's `json` keeps the last, `member` here the first); a proxy that reads one copy and
+    /// splices bytes must not let the peer read the other. Only keys are compared: no value is read.
+    public func duplicateKey(among members: [Member]) -> String? {
+        guard members.count > 1 else { return nil }
+        if members.count <= 16 {
+            // The usual case (an envelope, `params`, `_meta`): a few pairwise comparisons, no allocation.
+            let keys = members.map { keyText($0.key) }
+            for j in 1..<keys.count {
+                for i in 0..<j where keys[i].elementsEqual(keys[j]) {
+                    return JSONString.decode(bytes[members[j].key])
+                }
+            }
+            return nil
+        }
+        var seen = Set<ArraySlice<UInt8>>(minimumCapacity: members.count)
+        for member in members where !seen.insert(keyText(member.key)).inserted {
+            return JSONString.decode(bytes[member.key])
+        }
+        return nil
+    }
+
+    /// The decoded text of the key content at `range`, as UTF-8: the raw bytes when they are plain
+    /// ASCII without escapes (the common case, no copy), else the bytes of the decoded string.
+    /// Keys are compared by these bytes, not by `String ==`, which would equate canonically
+    /// equivalent but different text (e.g. U+212A KELVIN SIGN and "K") that a peer keeps apart.
+    public func keyText(_ range: Range<Int>) -> ArraySlice<UInt8> {
+        if !bytes[range].contains(where: { $0 == UInt8(ascii: "\\") || $0 >= 0x80 }) { return bytes[range] }
+        return ArraySlice(Array(JSONString.decode(bytes[range]).utf8))
     }
 
     /// The element ranges of the array occupying `range` (which must start with `[`).
@@ -125,19 +160,7 @@ public struct JSONScanner: Sendable {
     // MARK: - Internals
 
     private func keyEquals(_ key: Range<Int>, _ needle: [UInt8]) -> Bool {
-        guard key.count == needle.count else {
-            // A key written with escapes is rare; compare decoded text then.
-            if bytes[key].contains(UInt8(ascii: "\\")) {
-                return JSONString.decode(bytes[key]) == String(decoding: needle, as: UTF8.self)
-            }
-            return false
-        }
-        var j = 0
-        for i in key {
-            if bytes[i] != needle[j] { return false }
-            j += 1
-        }
-        return true
+        keyText(key).elementsEqual(needle)
     }
 
     private func forEachMember(ofObject range: Range<Int>, _ body: (Member) -> Bool) throws(Failure) {
