@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(name: "Benchmarks", path: "Sources/Benchmarks"),
         .executableTarget(name: "BenchEchoServer", path: "Sources/BenchEchoServer"),
 
-        .testTarget(name: "HostTests", dependencies: ["Host", "PluginAPI"], path: "Tests/HostTests"),
+        .testTarget(name: "HostTests", dependencies: ["Host", "PluginAPI", "Locking"], path: "Tests/HostTests"),
         .testTarget(name: "IntegrationTests", dependencies: [], path: "Tests/IntegrationTests",
                     exclude: ["python", "c"]),
     ],

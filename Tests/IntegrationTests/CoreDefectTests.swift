@@ -36,13 +36,15 @@ struct CoreDefectTests {
         // Each call starts the backend, which exits right after initialize: each gets an error.
         // Then the counter is used up and a call must be answered normally.
         var answered = false
+        var errors: [String] = []
         for i in 0..<(starts + 3) {
             try host.request(i, "tools/call", ["name": "f__echo", "arguments": ["text": "hi"]])
             let response = try host.response(id: i)
             if firstText(response) == "hi" { answered = true; break }
             #expect(response["error"] != nil, "\(response)")
+            errors.append(errorMessage(response) ?? "?")
         }
-        #expect(answered, "the backend was never started again:\n\(host.stderr.suffix(2000))")
+        #expect(answered, "the backend was never started again: \(errors)\n\(host.stderr.suffix(3000))")
         #expect(try String(contentsOfFile: counter, encoding: .utf8) == "0")
         host.closeStdin()
         #expect(try host.waitForExit() == 0)

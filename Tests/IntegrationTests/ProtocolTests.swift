@@ -41,6 +41,22 @@ struct ProtocolTests {
         #expect(host.stderr.contains("debug"))
     }
 
+    /// A duplicate key where the host reads or splices is refused (the host would rewrite one copy,
+    /// a backend whose parser keeps the last read the other); the session goes on.
+    @Test func duplicateKeysAreRefusedAndTheSessionSurvives() throws {
+        let dir = try Paths.temporaryDirectory()
+        let host = try HostProcess.initialized(["f": fakeServer(name: "f")], in: dir)
+        host.send(#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"f__echo","name":"g__echo","arguments":{"text":"x"}}}"#)
+        let error = try #require(try host.response(id: 1)["error"] as? [String: Any])
+        #expect(error["code"] as? Int == -32600)
+        #expect(error["message"] as? String == #"Invalid Request: duplicate key "name" in params; each key may appear once"#)
+        // A tool's own data may repeat keys; it reaches the backend as sent.
+        host.send(#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"f__echo","arguments":{"text":"a","text":"alive"}}}"#)
+        #expect(firstText(try host.response(id: 2)) == "alive")
+        host.closeStdin()
+        #expect(try host.waitForExit() == 0)
+    }
+
     @Test func backendLogMessagesRespectTheClientsLevel() throws {
         let dir = try Paths.temporaryDirectory()
         let host = try HostProcess.initialized(["f": fakeServer(name: "f")], in: dir)

@@ -77,9 +77,9 @@ public final class Backend: Sendable {
     let routing: RoutingTable
     private let control = Locked(Control())
     let mux = Locked(PendingTable<Waiter>())
-    /// Resource URI -> the sessions subscribed to it. The backend itself is subscribed once per URI,
-    /// on the first subscriber, and unsubscribed after the last.
-    private let subscriptions = Locked<[String: Set<UInt64>]>([:])
+    /// Resource URI -> the sessions subscribed to it, and the backend's own subscription (see
+    /// Subscriptions: once per URI, its operations in order).
+    private let subscriptions = Subscriptions()
 
     init(config: ServerConfig, registry: PluginRegistry, options: HostOptions, logger: Logger,
          sessions: SessionRegistry, catalog: Catalog, serverRequests: ServerRequests, routing: RoutingTable) {
@@ -110,7 +110,7 @@ public final class Backend: Sendable {
     public var inFlight: Int { mux.withLock { $0.count } }
 
     /// (URI, session) subscription pairs held on this backend.
-    public var subscriptionCount: Int { subscriptions.withLock { $0.values.reduce(0) { $0 + $1.count } } }
+    public var subscriptionCount: Int { subscriptions.count }
 
     // MARK: - Start-up
 
@@ -238,8 +238,8 @@ public final class Backend: Sendable {
         link.handshakeDone.store(true, ordering: .releasing)
         if canSubscribe {
             // A restarted backend has forgotten the subscriptions its clients still hold.
-            for uri in subscriptions.withLock({ Array($0.keys) }) {
-                Task { _ = await self.request(on: link, method: "resources/subscribe", params: Self.uriParams(uri)) }
+            for uri in subscriptions.uris {
+                subscriptions.resubscribe(uri) { await self.backendSubscribe(uri, on: link, deadline: nil) }
             }
         }
         return .success(Live(link: link, capabilities: capabilities, canSubscribe: canSubscribe, serverInfo: serverInfo))
@@ -336,8 +336,18 @@ public final class Backend: Sendable {
         if let progress { edits.append(.init(progress.value, idText)) }
         // A connection that ended after ready() returned has already failed its table; answer
         // now instead of letting this request wait for its deadline.
-        let status = live.link.ended.isResolved ? MCPH_E_CLOSED : live.link.connection.send(ByteSplice.apply(edits, to: envelope.bytes))
+        let ended = live.link.ended.isResolved
+        let status = ended ? MCPH_E_CLOSED : live.link.connection.send(ByteSplice.apply(edits, to: envelope.bytes))
         let cancelled = ticket.map { routing.finish($0) } ?? false
+        if status == MCPH_E_CLOSED && !ended && !cancelled {
+            // The transport takes no more input (a backend that exited: its stdin broke before
+            // its terminal event arrived). Close it so the terminal event follows within the
+            // grace; that event fails this request with the real reason and stops the backend,
+            // so the next request starts it again, instead of every request meanwhile failing
+            // with "not connected" on a connection that is still taken for ready.
+            live.link.connection.close(graceMs: options.shutdownGraceMs)
+            return
+        }
         if status != MCPH_OK, let entry = mux.withLock({ $0.complete(id) }) {
             if cancelled { session.dropped(); return }
             let error: BackendError = status == MCPH_E_AGAIN ? .overloaded(backend: name) : .exited(backend: name, detail: "is not connected")
@@ -366,17 +376,8 @@ public final class Backend: Sendable {
         for (id, entry) in mux.withLock({ $0.removeSession(session.id) }) where entry.method != "initialize" {
             sendCancel(id, reason: "the client session ended")
         }
-        let abandoned = subscriptions.withLock { subscriptions -> [String] in
-            var emptied: [String] = []
-            for (uri, var subscribers) in subscriptions where subscribers.remove(session.id) != nil {
-                if subscribers.isEmpty { subscriptions[uri] = nil; emptied.append(uri) } else { subscriptions[uri] = subscribers }
-            }
-            return emptied
-        }
-        if let live = liveNow {
-            for uri in abandoned {
-                Task { _ = await self.request(on: live.link, method: "resources/unsubscribe", params: Self.uriParams(uri)) }
-            }
+        for uri in subscriptions.uris(of: session.id) {
+            subscriptions.leave(uri, session: session.id) { await self.backendUnsubscribe(uri) }
         }
     }
 
@@ -402,59 +403,56 @@ public final class Backend: Sendable {
                                         message: "backend '\(name)' does not support resource subscriptions"))
             return
         }
-        let first = subscriptions.withLock { subscriptions -> Bool in
-            let first = subscriptions[uri, default: []].isEmpty
-            subscriptions[uri, default: []].insert(session.id)
-            return first
+        let link = live.link
+        let (first, outcome) = subscriptions.join(uri, session: session.id) {
+            await self.backendSubscribe(uri, on: link, deadline: ticket.deadline)
         }
-        // Insert first, then check: a session that closed before this check is seen closed here;
-        // one that closes after it runs sessionEnded, which finds the subscription inserted.
+        // Join first, then check: a session that closed before this check is seen closed here;
+        // one that closes after it runs sessionEnded, which finds the subscription recorded.
         if sessions.session(session.id) == nil {
-            dropSubscription(uri, of: session)
+            subscriptions.leave(uri, session: session.id) { await self.backendUnsubscribe(uri) }
             session.dropped()
             return
         }
         let id = envelope.idBytes ?? JSONRPC.null
-        guard first else {
-            session.reply(JSONRPC.result(id: id, result: Array("{}".utf8)))
-            return
-        }
-        switch await request(on: live.link, method: "resources/subscribe", params: Self.uriParams(uri), deadline: ticket.deadline) {
-        case .success(let answer):
-            if let error = answer.member("error") {
-                dropSubscription(uri, of: session)
-                var reply = Array(#"{"jsonrpc":"2.0","id":"#.utf8) + id + Array(#","error":"#.utf8)
-                reply += answer.scanner.slice(error.value)
-                session.reply(reply + [UInt8(ascii: "}")])
-            } else {
-                session.reply(JSONRPC.result(id: id, result: answer.member("result").map { Array(answer.scanner.slice($0.value)) } ?? Array("{}".utf8)))
-            }
-        case .failure(let error):
-            dropSubscription(uri, of: session)
+        switch await outcome.value {
+        case .subscribed(let result):
+            session.reply(JSONRPC.result(id: id, result: first ? result : Array("{}".utf8)))
+        case .refused(let error):
+            subscriptions.remove(uri, session: session.id, joined: outcome)
+            session.reply(Array(#"{"jsonrpc":"2.0","id":"#.utf8) + id + Array(#","error":"#.utf8) + error + [UInt8(ascii: "}")])
+        case .failed(let error):
+            subscriptions.remove(uri, session: session.id, joined: outcome)
             session.reply(JSONRPC.error(id: id, code: error.code, message: error.description))
+        case .unsubscribed:
+            subscriptions.remove(uri, session: session.id, joined: outcome)
+            session.reply(JSONRPC.error(id: id, code: JSONRPCErrorCode.backendUnavailable, message: "backend '\(name)': the subscription to \(uri) ended before it was confirmed; subscribe again"))
         }
     }
 
-    private func dropSubscription(_ uri: String, of session: ClientSession) {
-        subscriptions.withLock { subscriptions in
-            subscriptions[uri]?.remove(session.id)
-            if subscriptions[uri]?.isEmpty == true { subscriptions[uri] = nil }
+    /// The backend's own subscribe for `uri`, on `link` (the host's request, not a client's).
+    private func backendSubscribe(_ uri: String, on link: Link, deadline: UInt64?) async -> Subscriptions.Outcome {
+        switch await request(on: link, method: "resources/subscribe", params: Self.uriParams(uri), deadline: deadline) {
+        case .success(let answer):
+            if let error = answer.member("error") { return .refused(error: Array(answer.scanner.slice(error.value))) }
+            return .subscribed(result: answer.member("result").map { Array(answer.scanner.slice($0.value)) } ?? Array("{}".utf8))
+        case .failure(let error):
+            return .failed(error)
         }
     }
 
-    /// resources/unsubscribe: the backend is unsubscribed when the last subscriber leaves.
+    /// The backend's own unsubscribe for `uri`, on the current connection if there is one (a
+    /// stopped backend holds no subscription).
+    private func backendUnsubscribe(_ uri: String) async {
+        guard let live = liveNow else { return }
+        _ = await request(on: live.link, method: "resources/unsubscribe", params: Self.uriParams(uri))
+    }
+
+    /// resources/unsubscribe: the backend is unsubscribed when the last subscriber leaves, as the
+    /// host's own request (no client's cap or cancel can stop it); the client is answered at once.
     func unsubscribe(_ envelope: Envelope, uri: String, from session: ClientSession, ticket: RoutingTable.Ticket) {
         if routing.finish(ticket) { session.dropped(); return }
-        let last = subscriptions.withLock { subscriptions -> Bool in
-            guard var subscribers = subscriptions[uri], subscribers.remove(session.id) != nil else { return false }
-            subscriptions[uri] = subscribers.isEmpty ? nil : subscribers
-            return subscribers.isEmpty
-        }
-        // The host's record is what counts for the client; the backend is unsubscribed as the
-        // host's own request (no client's cap or cancel can stop it).
-        if last, let live = liveNow {
-            Task { _ = await self.request(on: live.link, method: "resources/unsubscribe", params: Self.uriParams(uri)) }
-        }
+        subscriptions.leave(uri, session: session.id) { await self.backendUnsubscribe(uri) }
         session.reply(JSONRPC.result(id: envelope.idBytes ?? JSONRPC.null, result: Array("{}".utf8)))
     }
 
@@ -659,7 +657,7 @@ public final class Backend: Sendable {
         case "notifications/resources/updated":
             // Only to the clients subscribed to that URI.
             guard let uri = envelope.param("uri").flatMap({ envelope.scanner.string(at: $0.value) }) else { return }
-            for id in subscriptions.withLock({ $0[uri] ?? [] }) { sessions.session(id)?.send(envelope.bytes) }
+            for id in subscriptions.subscribers(of: uri) { sessions.session(id)?.send(envelope.bytes) }
         case "notifications/message":
             // Backends are shared, so their own level is left alone; each client's is applied here.
             let severity = envelope.param("level").flatMap { envelope.scanner.string(at: $0.value) }.flatMap(LogSeverity.init(name:))
