@@ -27,6 +27,12 @@ public final class Backend: Sendable {
         /// Set when the connection stopped being the backend's current one (it ended, or broke the
         /// protocol and is closing): whatever it still writes is void and dropped.
         let retired = Atomic<Bool>(false)
+        /// A close was scheduled because the transport refused input (see `Backend.send`).
+        let closeScheduled = Atomic<Bool>(false)
+
+        /// The connection is over for requests: it ended, or stopped being the current one (set
+        /// before its table is failed, so a request registered after that sees it).
+        var isOver: Bool { retired.load(ordering: .acquiring) || ended.isResolved }
 
         init(connection: BackendConnection) {
             self.connection = connection
@@ -238,9 +244,7 @@ public final class Backend: Sendable {
         link.handshakeDone.store(true, ordering: .releasing)
         if canSubscribe {
             // A restarted backend has forgotten the subscriptions its clients still hold.
-            for uri in subscriptions.uris {
-                subscriptions.resubscribe(uri) { await self.backendSubscribe(uri, on: link, deadline: nil) }
-            }
+            subscriptions.restarted(subscriptionOperations)
         }
         return .success(Live(link: link, capabilities: capabilities, canSubscribe: canSubscribe, serverInfo: serverInfo))
     }
@@ -260,7 +264,7 @@ public final class Backend: Sendable {
         let id = mux.withLock {
             $0.register(.init(waiter: .host(waiter), session: 0, clientID: [], progressToken: nil, deadline: deadline, method: method))
         }
-        let status = link.connection.send(JSONRPC.request(id: Array(String(id).utf8), method: method, params: params))
+        let status = link.isOver ? MCPH_E_CLOSED : link.connection.send(JSONRPC.request(id: Array(String(id).utf8), method: method, params: params))
         if status != MCPH_OK, mux.withLock({ $0.complete(id) }) != nil {
             return .failure(status == MCPH_E_AGAIN ? .overloaded(backend: name) : .exited(backend: name, detail: "is not connected"))
         }
@@ -336,16 +340,18 @@ public final class Backend: Sendable {
         if let progress { edits.append(.init(progress.value, idText)) }
         // A connection that ended after ready() returned has already failed its table; answer
         // now instead of letting this request wait for its deadline.
-        let ended = live.link.ended.isResolved
+        let ended = live.link.isOver
         let status = ended ? MCPH_E_CLOSED : live.link.connection.send(ByteSplice.apply(edits, to: envelope.bytes))
         let cancelled = ticket.map { routing.finish($0) } ?? false
         if status == MCPH_E_CLOSED && !ended && !cancelled {
             // The transport takes no more input (a backend that exited: its stdin broke before
-            // its terminal event arrived). Close it so the terminal event follows within the
-            // grace; that event fails this request with the real reason and stops the backend,
-            // so the next request starts it again, instead of every request meanwhile failing
-            // with "not connected" on a connection that is still taken for ready.
-            live.link.connection.close(graceMs: options.shutdownGraceMs)
+            // its terminal event arrived). The request stays in the table: the terminal event
+            // fails it with the real reason and stops the backend, so the next request starts it
+            // again, instead of every request meanwhile failing with "not connected" on a
+            // connection still taken for ready. A connection that stays deaf without ending is
+            // closed after a second (not at once: the plugin would then report our close rather
+            // than the backend's own exit status).
+            scheduleCloseOfDeafConnection(live.link)
             return
         }
         if status != MCPH_OK, let entry = mux.withLock({ $0.complete(id) }) {
@@ -356,6 +362,15 @@ public final class Backend: Sendable {
             // Cancelled between the check above and the hand-off: cancel it after the request.
             session.dropped()
             sendCancel(id, reason: "cancelled by the client")
+        }
+    }
+
+    private func scheduleCloseOfDeafConnection(_ link: Link) {
+        guard !link.closeScheduled.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let grace = options.shutdownGraceMs
+        Task {
+            try? await Task.sleep(for: .seconds(1))
+            if !link.ended.isResolved { link.connection.close(graceMs: grace) }
         }
     }
 
@@ -377,7 +392,7 @@ public final class Backend: Sendable {
             sendCancel(id, reason: "the client session ended")
         }
         for uri in subscriptions.uris(of: session.id) {
-            subscriptions.leave(uri, session: session.id) { await self.backendUnsubscribe(uri) }
+            subscriptions.leave(uri, session: session.id, subscriptionOperations)
         }
     }
 
@@ -403,36 +418,56 @@ public final class Backend: Sendable {
                                         message: "backend '\(name)' does not support resource subscriptions"))
             return
         }
-        let link = live.link
-        let (first, outcome) = subscriptions.join(uri, session: session.id) {
-            await self.backendSubscribe(uri, on: link, deadline: ticket.deadline)
-        }
+        let waiter = subscriptions.join(uri, session: session.id, subscriptionOperations)
         // Join first, then check: a session that closed before this check is seen closed here;
         // one that closes after it runs sessionEnded, which finds the subscription recorded.
         if sessions.session(session.id) == nil {
-            subscriptions.leave(uri, session: session.id) { await self.backendUnsubscribe(uri) }
+            subscriptions.leave(uri, session: session.id, subscriptionOperations)
             session.dropped()
             return
         }
         let id = envelope.idBytes ?? JSONRPC.null
-        switch await outcome.value {
+        guard let waiter else {
+            session.reply(JSONRPC.result(id: id, result: Array("{}".utf8))) // the backend holds it already
+            return
+        }
+        let remaining = MonotonicClock.seconds(nanoseconds: MonotonicClock.remaining(until: ticket.deadline, now: MonotonicClock.nanoseconds()))
+        let outcome = await waiter.value(timeout: remaining, orElse: .failed(.timedOut(backend: self.name, method: "resources/subscribe", seconds: self.options.requestTimeout)))
+        if !outcome.isSubscribed {
+            // Not subscribed (refused, failed, or past this request's deadline): not recorded.
+            subscriptions.leave(uri, session: session.id, subscriptionOperations)
+        }
+        switch outcome {
         case .subscribed(let result):
-            session.reply(JSONRPC.result(id: id, result: first ? result : Array("{}".utf8)))
+            session.reply(JSONRPC.result(id: id, result: result))
         case .refused(let error):
-            subscriptions.remove(uri, session: session.id, joined: outcome)
             session.reply(Array(#"{"jsonrpc":"2.0","id":"#.utf8) + id + Array(#","error":"#.utf8) + error + [UInt8(ascii: "}")])
         case .failed(let error):
-            subscriptions.remove(uri, session: session.id, joined: outcome)
             session.reply(JSONRPC.error(id: id, code: error.code, message: error.description))
-        case .unsubscribed:
-            subscriptions.remove(uri, session: session.id, joined: outcome)
-            session.reply(JSONRPC.error(id: id, code: JSONRPCErrorCode.backendUnavailable, message: "backend '\(name)': the subscription to \(uri) ended before it was confirmed; subscribe again"))
         }
     }
 
-    /// The backend's own subscribe for `uri`, on `link` (the host's request, not a client's).
-    private func backendSubscribe(_ uri: String, on link: Link, deadline: UInt64?) async -> Subscriptions.Outcome {
-        switch await request(on: link, method: "resources/subscribe", params: Self.uriParams(uri), deadline: deadline) {
+    /// The backend side of subscriptions: the host's own requests, started by `Subscriptions`.
+    private var subscriptionOperations: Subscriptions.Operations {
+        Subscriptions.Operations(
+            subscribe: { [weak self] uri in
+                guard let self else { return .failed(.cancelled("mcp-host is shutting down")) }
+                return await self.backendSubscribe(uri)
+            },
+            unsubscribe: { [weak self] uri in await self?.backendUnsubscribe(uri) },
+            resubscribeFailed: { [weak self] uri, outcome in
+                self?.logger.warning("the restarted backend did not take the subscription to \(uri) again (\(outcome)); its subscribers get no updates until they subscribe again")
+            })
+    }
+
+    /// The backend's own subscribe for `uri` (starting the backend if needed).
+    private func backendSubscribe(_ uri: String) async -> Subscriptions.Outcome {
+        let live: Live
+        switch await ready() {
+        case .success(let l): live = l
+        case .failure(let error): return .failed(error)
+        }
+        switch await request(on: live.link, method: "resources/subscribe", params: Self.uriParams(uri)) {
         case .success(let answer):
             if let error = answer.member("error") { return .refused(error: Array(answer.scanner.slice(error.value))) }
             return .subscribed(result: answer.member("result").map { Array(answer.scanner.slice($0.value)) } ?? Array("{}".utf8))
@@ -452,7 +487,7 @@ public final class Backend: Sendable {
     /// host's own request (no client's cap or cancel can stop it); the client is answered at once.
     func unsubscribe(_ envelope: Envelope, uri: String, from session: ClientSession, ticket: RoutingTable.Ticket) {
         if routing.finish(ticket) { session.dropped(); return }
-        subscriptions.leave(uri, session: session.id) { await self.backendUnsubscribe(uri) }
+        subscriptions.leave(uri, session: session.id, subscriptionOperations)
         session.reply(JSONRPC.result(id: envelope.idBytes ?? JSONRPC.null, result: Array("{}".utf8)))
     }
 
