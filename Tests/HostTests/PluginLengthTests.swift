@@ -42,4 +42,21 @@ import Testing
             route: { _, _, _, _, _, _, _, _, message in message?.pointee.len = PluginLengthTests.impossible; return MCPH_ROUTE_REJECT })
         #expect(reject.route(method: "tools/call", kind: .tool, name: "a__x") == .reject(""))
     }
+
+    @Test func aRouteAnswerTooLongForTheBufferIsAskedAgainWithTheSizeItNeeds() {
+        let router = Self.router(
+            expose: { _, _, _, _, _, _, _ in MCPH_EXPOSE_SHOW },
+            route: { _, _, _, _, _, _, backend, name, _ in
+                guard let backend, let name else { return MCPH_ROUTE_DEFAULT }
+                backend.pointee.len = 1
+                name.pointee.len = 5000
+                guard name.pointee.cap >= 5000, backend.pointee.cap >= 1, let b = backend.pointee.ptr, let n = name.pointee.ptr else {
+                    return MCPH_ROUTE_FORWARD // too small: len says what it needs
+                }
+                b[0] = CChar(UInt8(ascii: "a"))
+                for i in 0..<5000 { n[i] = CChar(UInt8(ascii: "x")) }
+                return MCPH_ROUTE_FORWARD
+            })
+        #expect(router.route(method: "tools/call", kind: .tool, name: "a__long") == .forward(backend: "a", name: String(repeating: "x", count: 5000)))
+    }
 }

@@ -556,9 +556,8 @@ public final class Backend: Sendable {
                 // A list_changed during the fetch advances the generation: the stored list stays stale.
                 let result = await self.fetch(kind, router: router)
                 if case .success(let items) = result {
-                    let collisions = self.catalog.store(kind, backend: self.name, items: items, order: order, generation: generation)
-                    if !collisions.isEmpty {
-                        self.logger.warning("\(kind.noun) names already taken by another backend; hidden: \(collisions.joined(separator: ", "))")
+                    for hidden in self.catalog.store(kind, backend: self.name, items: items, order: order, generation: generation) {
+                        self.logger.warning("\(kind.noun) '\(hidden.name)' of backend '\(hidden.backend)' is hidden: a backend earlier in order (by server name) exposes the same name")
                     }
                 }
                 self.control.withLock { control in

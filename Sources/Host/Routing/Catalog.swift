@@ -39,6 +39,15 @@ public final class Catalog: Sendable {
         var index: [ItemKind: [String: (backend: String, name: String)]] = [:]
         var stale: Set<Key> = []
         var generation: [Key: UInt64] = [:]
+        /// Per kind, the (backend, exposed name) pairs hidden by a collision, for logging changes.
+        var hidden: [ItemKind: Set<Hidden>] = [:]
+    }
+
+    /// An item hidden because an earlier backend (in the host's order) exposes the same name.
+    public struct Hidden: Hashable, Sendable, Comparable {
+        public let backend: String
+        public let name: String
+        public static func < (a: Hidden, b: Hidden) -> Bool { (a.backend, a.name) < (b.backend, b.name) }
     }
 
     private let state = Locked(State())
@@ -61,29 +70,31 @@ public final class Catalog: Sendable {
     }
 
     /// Stores a backend's items fetched at `generation` (nil: unconditionally fresh); returns the
-    /// names that collided with another backend's (the first backend in `order` keeps a colliding
-    /// name). If the list changed since the fetch began, the items are kept for serving but stay
-    /// stale, so the next list fetches again.
+    /// items newly hidden by a collision, whichever backend they belong to (the first backend in
+    /// `order` keeps a colliding name). If the list changed since the fetch began, the items are
+    /// kept for serving but stay stale, so the next list fetches again.
     @discardableResult
-    public func store(_ kind: ItemKind, backend: String, items: Items, order: [String], generation: UInt64? = nil) -> [String] {
+    public func store(_ kind: ItemKind, backend: String, items: Items, order: [String], generation: UInt64? = nil) -> [Hidden] {
         state.withLock { state in
             let key = Key(kind: kind, backend: backend)
             state.items[key] = items
             if generation == nil || generation == (state.generation[key] ?? 0) { state.stale.remove(key) }
             var index: [String: (backend: String, name: String)] = [:]
-            var collisions: [String] = []
+            var hidden = Set<Hidden>()
             for name in order {
                 guard let entry = state.items[Key(kind: kind, backend: name)] else { continue }
                 for (exposed, original) in entry.names {
                     if index[exposed] != nil {
-                        if name == backend { collisions.append(exposed) }
+                        hidden.insert(Hidden(backend: name, name: exposed))
                         continue
                     }
                     index[exposed] = (name, original)
                 }
             }
             state.index[kind] = index
-            return collisions.sorted()
+            let newlyHidden = hidden.subtracting(state.hidden[kind] ?? [])
+            state.hidden[kind] = hidden
+            return newlyHidden.sorted()
         }
     }
 

@@ -134,13 +134,46 @@ public struct Router: Sendable {
 
     /// The router's decision for a request naming `name`.
     public func route(method: String, kind: ItemKind, name: String) -> RouteDecision {
-        guard let plugin, let route = plugin.table.route else {
+        guard let plugin, plugin.table.route != nil else {
             guard kind == .tool || kind == .prompt, let sep = name.firstRange(of: "__"), sep.lowerBound != name.startIndex else {
                 return .noOpinion
             }
             return .forward(backend: String(name[..<sep.lowerBound]), name: String(name[sep.upperBound...]))
         }
-        var backend = [CChar](repeating: 0, count: 256), item = [CChar](repeating: 0, count: 4096), message = [CChar](repeating: 0, count: 1024)
+        // A buffer too small for the answer: the plugin writes the size it needs into `len`
+        // (mcph_buf's rule); the call is repeated once with buffers that large (up to 1 MiB).
+        var capacities = (backend: 256, item: 4096, message: 1024)
+        for _ in 0..<2 {
+            let answer = callRoute(plugin: plugin, method: method, kind: kind, name: name, capacities: capacities)
+            switch answer.decision {
+            case MCPH_ROUTE_FORWARD:
+                if let backend = answer.backend, let item = answer.item { return .forward(backend: backend, name: item) }
+                let needed = (max(answer.lengths.backend, capacities.backend), max(answer.lengths.item, capacities.item))
+                guard needed.0 <= 1 << 20, needed.1 <= 1 << 20 else { return .noOpinion }
+                capacities = (needed.0, needed.1, capacities.message)
+            case MCPH_ROUTE_REJECT:
+                return .reject(answer.message)
+            default:
+                return .noOpinion
+            }
+        }
+        return .noOpinion
+    }
+
+    private struct RouteAnswer {
+        let decision: mcph_route_decision
+        /// Nil when the plugin's answer did not fit (or its length is not one it could have written).
+        let backend: String?
+        let item: String?
+        let message: String
+        let lengths: (backend: Int, item: Int)
+    }
+
+    private func callRoute(plugin: RouterPlugin, method: String, kind: ItemKind, name: String,
+                           capacities: (backend: Int, item: Int, message: Int)) -> RouteAnswer {
+        guard let route = plugin.table.route else { return RouteAnswer(decision: MCPH_ROUTE_DEFAULT, backend: nil, item: nil, message: "", lengths: (0, 0)) }
+        var backend = [CChar](repeating: 0, count: capacities.backend), item = [CChar](repeating: 0, count: capacities.item)
+        var message = [CChar](repeating: 0, count: capacities.message)
         var methodBytes = Array(method.utf8), nameBytes = Array(name.utf8)
         var lengths = (0, 0, 0)
         let decision: mcph_route_decision = backend.withUnsafeMutableBufferPointer { b in
@@ -163,16 +196,13 @@ public struct Router: Sendable {
                 }
             }
         }
-        func text(_ storage: [CChar], _ length: Int) -> String {
-            String(decoding: storage[0..<min(max(length, 0), storage.count)].map { UInt8(bitPattern: $0) }, as: UTF8.self) // len is a plugin-written size_t
+        // `len` is a plugin-written size_t: negative (huge) or past the buffer means "did not fit".
+        func text(_ storage: [CChar], _ length: Int) -> String? {
+            guard (0...storage.count).contains(length) else { return nil }
+            return String(decoding: storage[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
-        switch decision {
-        case MCPH_ROUTE_FORWARD where (0...backend.count).contains(lengths.0) && (0...item.count).contains(lengths.1):
-            return .forward(backend: text(backend, lengths.0), name: text(item, lengths.1))
-        case MCPH_ROUTE_REJECT:
-            return .reject(text(message, lengths.2))
-        default:
-            return .noOpinion
-        }
+        return RouteAnswer(decision: decision, backend: text(backend, lengths.0), item: text(item, lengths.1),
+                           message: lengths.2 < 0 ? "" : text(message, min(lengths.2, message.count)) ?? "",
+                           lengths: (lengths.0 < 0 ? Int.max : lengths.0, lengths.1 < 0 ? Int.max : lengths.1))
     }
 }
