@@ -29,6 +29,9 @@ public final class Backend: Sendable {
         let retired = Atomic<Bool>(false)
         /// A close was scheduled because the transport refused input (see `Backend.send`).
         let closeScheduled = Atomic<Bool>(false)
+        /// The host shut the connection down because the backend was idle (the reaper): a request
+        /// that raced it starts the backend again rather than failing.
+        let reaped = Atomic<Bool>(false)
 
         /// The connection is over for requests: it ended, or stopped being the current one (set
         /// before its table is failed, so a request registered after that sees it).
@@ -86,6 +89,10 @@ public final class Backend: Sendable {
     /// Resource URI -> the sessions subscribed to it, and the backend's own subscription (see
     /// Subscriptions: once per URI, its operations in order).
     private let subscriptions = Subscriptions()
+    /// Clients' requests over time (for the adaptive idle timeout), kept across restarts.
+    private let usage = Locked(UsageStats())
+    /// When the backend last started or finished a request (monotonic ns): idle since then.
+    private let lastActivity = Atomic<UInt64>(MonotonicClock.nanoseconds())
 
     init(config: ServerConfig, registry: PluginRegistry, options: HostOptions, logger: Logger,
          sessions: SessionRegistry, catalog: Catalog, serverRequests: ServerRequests, routing: RoutingTable) {
@@ -167,6 +174,7 @@ public final class Backend: Sendable {
             case .success(let live):
                 control.failures = 0
                 control.state = control.shuttingDown ? .stopped : .ready(live)
+                lastActivity.store(MonotonicClock.nanoseconds(), ordering: .relaxed) // idle from its start
             case .failure(let error):
                 control.failures = min(control.failures + 1, 64)
                 let delay = min(options.startBackoff.initial * Double(1 << min(control.failures - 1, 16)), options.startBackoff.maximum)
@@ -322,10 +330,21 @@ public final class Backend: Sendable {
             return table.register(.init(waiter: .client(session), session: session.id, clientID: Array(envelope.bytes[idRange]),
                                         progressToken: progress.map { Array(envelope.bytes[$0.value]) }, deadline: deadline, method: method))
         }
+        if registered != nil {
+            let now = MonotonicClock.nanoseconds()
+            lastActivity.store(now, ordering: .relaxed)
+            usage.withLock { $0.recordRequest(now: now) }
+        }
         guard let id = registered else {
             if let ticket, routing.finish(ticket) { session.dropped(); return }
             let error = BackendError.clientLimit(backend: name, limit: cap)
             session.reply(JSONRPC.error(id: envelope.idBytes, code: error.code, message: error.description))
+            return
+        }
+        if live.link.reaped.load(ordering: .acquiring) {
+            // The reaper shut this connection down after this request saw it ready: start the
+            // backend again for it, as for any request to a stopped backend.
+            if mux.withLock({ $0.complete(id) }) != nil { restartFor(envelope, from: session, rename: rename, ticket: ticket, deadline: deadline) }
             return
         }
         if let ticket, routing.isCancelled(ticket) {
@@ -363,6 +382,17 @@ public final class Backend: Sendable {
             session.dropped()
             sendCancel(id, reason: "cancelled by the client")
         }
+    }
+
+    /// Sends a request again through the start path (its connection was reaped meanwhile).
+    private func restartFor(_ envelope: Envelope, from session: ClientSession, rename: (range: Range<Int>, name: String)?,
+                            ticket: RoutingTable.Ticket?, deadline: UInt64) {
+        guard let ticket = ticket ?? routing.begin(session: session.id, clientID: envelope.idBytes ?? JSONRPC.null, deadline: deadline) else {
+            session.reply(JSONRPC.error(id: envelope.idBytes, code: JSONRPCErrorCode.backendUnavailable,
+                                        message: "backend '\(name)' was shut down for being idle as the request arrived; try again"))
+            return
+        }
+        Task { await self.forward(envelope, from: session, rename: rename, ticket: ticket) }
     }
 
     private func scheduleCloseOfDeafConnection(_ link: Link) {
@@ -657,6 +687,7 @@ public final class Backend: Sendable {
             logger.debug("response for an unknown or finished request dropped")
             return
         }
+        lastActivity.store(MonotonicClock.nanoseconds(), ordering: .relaxed)
         switch entry.waiter {
         case .client(let session): session.reply(ByteSplice.apply([.init(idRange, entry.clientID)], to: envelope.bytes))
         case .host(let waiter): waiter.resolve(.success(envelope))
@@ -794,6 +825,57 @@ public final class Backend: Sendable {
             link.connection.destroy()
             link.destroyed.resolve(())
         }
+    }
+
+    // MARK: - Reaping
+
+    /// The idle timeout in force now (nil: never) and its tier.
+    public func idleTimeout(now: UInt64 = MonotonicClock.nanoseconds()) -> (seconds: Double?, tier: String) {
+        usage.withLock { $0.idleTimeout(config.idle, now: now) }
+    }
+
+    /// Shuts the backend down if it is ready, idle past its idle timeout, and nothing holds it:
+    /// no request in flight (clients' or the host's), no subscription, no request of its own
+    /// awaiting a client. Its items stay listed; the next request starts it again. Returns whether
+    /// it was reaped; the shutdown itself (close, grace, kill, destroy) goes on in the background.
+    @discardableResult
+    func reapIfIdle(now: UInt64) -> Bool {
+        let idleSince = lastActivity.load(ordering: .relaxed)
+        guard usage.withLock({ $0.isDue(config.idle, idleSince: idleSince, now: now) }),
+              subscriptions.count == 0 else { return false }
+        let link = control.withLock { control -> Link? in
+            guard case .ready(let live) = control.state, !control.shuttingDown, !serverRequests.has(link: live.link) else { return nil }
+            // Decided under the table's lock: a request registered after this sees `retired`
+            // and `reaped` and goes through the start path again (see `send`).
+            let idle = mux.withLock { table -> Bool in
+                guard table.count == 0 else { return false }
+                live.link.reaped.store(true, ordering: .releasing)
+                live.link.retired.store(true, ordering: .releasing)
+                return true
+            }
+            guard idle else { return nil }
+            control.state = .stopped
+            control.link = nil
+            return live.link
+        }
+        guard let link else { return false }
+        let (timeout, tier) = idleTimeout(now: now)
+        logger.info("reaping the idle backend", metadata: [
+            "idle": "\(formatSeconds(MonotonicClock.seconds(nanoseconds: MonotonicClock.elapsed(from: idleSince, to: now))))s",
+            "idle_timeout": "\(timeout.map { formatSeconds($0) + "s" } ?? "never") (\(tier))"])
+        link.connection.close(graceMs: options.shutdownGraceMs)
+        let bound = Double(options.shutdownGraceMs) / 1000 + 5
+        Task {
+            if await link.ended.value(timeout: bound, orElse: "") == "" {
+                self.logger.error("reaped backend did not end within \(formatSeconds(bound)) s of the close request")
+            }
+            // destroy() joins the plugin's threads: never on the task pool.
+            DedicatedThread.start(detached: true) {
+                link.connection.destroy()
+                link.destroyed.resolve(())
+            }
+        }
+        return true
     }
 
     // MARK: - Shutdown

@@ -10,6 +10,9 @@ public struct ServerConfig: Sendable, Equatable {
     public let transportConfig: [UInt8]
     /// The file whose entry won (drop-ins override the main file).
     public let source: String
+    /// When the backend is shut down after being idle (`idle_timeout`, `min_idle_timeout`,
+    /// `max_idle_timeout`).
+    public var idle: IdleTimeout = .default
 }
 
 /// A problem with the configuration: which file, which server, which key, and what to do.
@@ -136,12 +139,12 @@ public struct ConfigLoader: Sendable {
             case "streamable-http", "streamableHttp", "sse": transport = "http"
             default: transport = text
             }
+        } else if entry["cli"] as? Bool == true { // wins over the stdio reading of "command"
+            transport = "cli"
         } else if entry["command"] != nil {
             transport = "stdio"
         } else if entry["url"] != nil {
             transport = "http"
-        } else if entry["cli"] as? Bool == true {
-            transport = "cli"
         } else {
             return problem(nil, "cannot tell the transport: give \"command\" (stdio), \"url\" (http), \"cli\": true, or \"transport\"")
         }
@@ -177,11 +180,57 @@ public struct ConfigLoader: Sendable {
             break
         }
 
+        // The idle timeout (the host's, not the transport's: taken out of the transport's config).
+        let idle: IdleTimeout
+        do {
+            idle = try Self.idleTimeout(entry)
+        } catch {
+            return problem(error.key, error.message)
+        }
+        for key in ["idle_timeout", "min_idle_timeout", "max_idle_timeout"] { entry[key] = nil }
+
         entry["name"] = name
         guard let json = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes]) else {
             return problem(nil, "cannot be serialised for the transport")
         }
-        return .success(ServerConfig(name: name, transport: transport, transportConfig: Array(json), source: file))
+        return .success(ServerConfig(name: name, transport: transport, transportConfig: Array(json), source: file, idle: idle))
+    }
+
+    struct IdleTimeoutError: Error {
+        let key: String
+        let message: String
+    }
+
+    /// `idle_timeout`: "adaptive" (default), "never", or a duration; `min_idle_timeout` and
+    /// `max_idle_timeout` (durations, defaults 1m and 5m) bound the adaptive one.
+    static func idleTimeout(_ entry: [String: Any]) throws(IdleTimeoutError) -> IdleTimeout {
+        func duration(_ key: String, default fallback: Double) throws(IdleTimeoutError) -> Double {
+            guard let value = entry[key] else { return fallback }
+            do {
+                return try SettingCheck.duration(json: value, setting: key, range: HostOptions.Limits.idleTimeout)
+            } catch {
+                throw IdleTimeoutError(key: key, message: error.message)
+            }
+        }
+        let low = try duration("min_idle_timeout", default: 60)
+        let high = try duration("max_idle_timeout", default: 300)
+        guard low <= high else {
+            throw IdleTimeoutError(key: "min_idle_timeout", message: "is longer than max_idle_timeout; give a min no longer than the max")
+        }
+        switch entry["idle_timeout"] {
+        case nil:
+            return .adaptive(min: low, max: high)
+        case let text as String where text == "adaptive":
+            return .adaptive(min: low, max: high)
+        case let text as String where text == "never":
+            return .never
+        case let value?:
+            do {
+                return .fixed(try SettingCheck.duration(json: value, setting: "idle_timeout", range: HostOptions.Limits.idleTimeout))
+            } catch {
+                throw IdleTimeoutError(key: "idle_timeout", message: error.message + "; or \"adaptive\" (the default) or \"never\"")
+            }
+        }
     }
 
     struct SubstitutionError: Error {

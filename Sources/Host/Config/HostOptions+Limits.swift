@@ -11,6 +11,8 @@ extension HostOptions {
         public static let shutdownGrace = SettingCheck.DurationRange(0, 600)
         /// Per-server `shutdownGraceMs` (the older spelling, in milliseconds): 0 to 600,000.
         public static let shutdownGraceMs: ClosedRange<Int> = 0...600_000
+        /// Per-server `idle_timeout`, `min_idle_timeout`, `max_idle_timeout`: 1 s to 30 days.
+        public static let idleTimeout = SettingCheck.DurationRange(1, 30 * 86_400)
         /// `--max-client-requests`, `MCP_HOST_MAX_CLIENT_REQUESTS`.
         public static let maxInFlightPerClient: ClosedRange<Int> = 1...1_000_000
     }

@@ -45,14 +45,20 @@ public final class HostCore: Sendable {
         self.order = backends.keys.sorted()
     }
 
-    /// Starts the deadline sweeper (every 100 ms; a timed-out request is answered within that).
+    /// Starts the sweeper: request deadlines every 100 ms (a timed-out request is answered within
+    /// that), idle backends (the reaper) every second.
     public func start() {
         let task = Task { [weak self] in
+            var tick = 0
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(100))
                 guard let self else { return }
                 let now = MonotonicClock.nanoseconds()
                 for backend in self.backends.values { backend.expire(now: now) }
+                // The reaper, once a second: idle backends are shut down (in the background, in
+                // parallel: reapIfIdle only starts each shutdown).
+                tick &+= 1
+                if tick % 10 == 0 { for backend in self.backends.values { backend.reapIfIdle(now: now) } }
                 for (id, route) in self.serverRequests.expire(now: now) {
                     route.backend.clientRequestFailed(route, code: JSONRPCErrorCode.requestTimeout,
                                                       message: "the client did not answer \(route.method) within \(formatSeconds(self.options.requestTimeout)) s")

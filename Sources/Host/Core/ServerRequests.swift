@@ -58,6 +58,9 @@ final class ServerRequests: Sendable {
         take { $0.session == session }
     }
 
+    /// Whether a request that came on `link` awaits a client's answer.
+    func has(link: Backend.Link) -> Bool { routes.withLock { $0.values.contains { $0.link === link } } }
+
     /// The routes of requests that came on a connection that ended.
     func removeLink(_ link: Backend.Link) -> [(id: String, route: Route)] {
         take { $0.link === link }
