@@ -17,6 +17,11 @@ struct IdlePolicyTests {
         #expect(stats(requests: 25, endingAt: now, every: 60 * second).idleTimeout(policy, now: now).seconds == 300)
         #expect(stats(requests: 10, endingAt: now, every: 60 * second).idleTimeout(policy, now: now).seconds == 180)
         #expect(stats(requests: 3, endingAt: now, every: 60 * second).idleTimeout(policy, now: now).seconds == 60)
+        // The boundaries: more than 20 is busy, 5 to 20 moderate, fewer than 5 quiet.
+        #expect(stats(requests: 21, endingAt: now, every: 60 * second).idleTimeout(policy, now: now).seconds == 300)
+        #expect(stats(requests: 20, endingAt: now, every: 60 * second).idleTimeout(policy, now: now).seconds == 180)
+        #expect(stats(requests: 5, endingAt: now, every: 60 * second).idleTimeout(policy, now: now).seconds == 180)
+        #expect(stats(requests: 4, endingAt: now, every: 60 * second).idleTimeout(policy, now: now).seconds == 60)
         // Requests older than an hour do not count.
         #expect(stats(requests: 25, endingAt: now - 3700 * second, every: second).idleTimeout(policy, now: now).seconds == 60)
     }

@@ -73,6 +73,9 @@ public final class Backend: Sendable {
         var shuttingDown = false
         /// The running list fetch of each kind, and the catalog generation it started at.
         var listTasks: [ItemKind: (generation: UInt64, task: Task<Result<Catalog.Items, BackendError>, Never>)] = [:]
+        /// Connections the reaper is shutting down (their grace may still run): a new start and
+        /// the host's shutdown wait for them.
+        var reaping: [Link] = []
     }
 
     public let config: ServerConfig
@@ -192,6 +195,9 @@ public final class Backend: Sendable {
         guard let transport = registry.transport(named: config.transport) else {
             return .failure(.noTransport(backend: name, transport: config.transport, available: Array(registry.transports.keys)))
         }
+        // A reaped process may still be in its grace (holding a port, a lock file): a new one
+        // starts once it is gone, bounded by the grace.
+        await waitForReaped()
         let box = LinkBox()
         let connection = BackendConnection(
             transport: transport, logger: logger,
@@ -327,13 +333,12 @@ public final class Backend: Sendable {
         let cap = options.maxInFlightPerClient
         let registered: Int64? = mux.withLock { table in
             guard table.count(session: session.id) < cap else { return nil }
+            lastActivity.store(MonotonicClock.nanoseconds(), ordering: .relaxed) // under the table's lock: see reapIfIdle
             return table.register(.init(waiter: .client(session), session: session.id, clientID: Array(envelope.bytes[idRange]),
                                         progressToken: progress.map { Array(envelope.bytes[$0.value]) }, deadline: deadline, method: method))
         }
-        if registered != nil {
-            let now = MonotonicClock.nanoseconds()
-            lastActivity.store(now, ordering: .relaxed)
-            usage.withLock { $0.recordRequest(now: now) }
+        if registered != nil, !live.link.reaped.load(ordering: .acquiring) {
+            usage.withLock { $0.recordRequest(now: MonotonicClock.nanoseconds()) }
         }
         guard let id = registered else {
             if let ticket, routing.finish(ticket) { session.dropped(); return }
@@ -341,16 +346,16 @@ public final class Backend: Sendable {
             session.reply(JSONRPC.error(id: envelope.idBytes, code: error.code, message: error.description))
             return
         }
-        if live.link.reaped.load(ordering: .acquiring) {
-            // The reaper shut this connection down after this request saw it ready: start the
-            // backend again for it, as for any request to a stopped backend.
-            if mux.withLock({ $0.complete(id) }) != nil { restartFor(envelope, from: session, rename: rename, ticket: ticket, deadline: deadline) }
-            return
-        }
         if let ticket, routing.isCancelled(ticket) {
             // Cancelled while it was being routed: never reaches the backend, never answered.
             routing.finish(ticket)
             if mux.withLock({ $0.complete(id) }) != nil { session.dropped() }
+            return
+        }
+        if live.link.reaped.load(ordering: .acquiring) {
+            // The reaper shut this connection down after this request saw it ready: start the
+            // backend again for it, as for any request to a stopped backend.
+            if mux.withLock({ $0.complete(id) }) != nil { restartFor(envelope, from: session, rename: rename, ticket: ticket, deadline: deadline) }
             return
         }
         let idText = Array(String(id).utf8)
@@ -384,6 +389,14 @@ public final class Backend: Sendable {
         }
     }
 
+    /// Waits (bounded by the shutdown grace) until connections being reaped are destroyed.
+    private func waitForReaped() async {
+        let bound = Double(options.shutdownGraceMs) / 1000 + 10
+        for link in control.withLock({ $0.reaping }) {
+            await link.destroyed.value(timeout: bound, orElse: ())
+        }
+    }
+
     /// Sends a request again through the start path (its connection was reaped meanwhile).
     private func restartFor(_ envelope: Envelope, from session: ClientSession, rename: (range: Range<Int>, name: String)?,
                             ticket: RoutingTable.Ticket?, deadline: UInt64) {
@@ -407,7 +420,7 @@ public final class Backend: Sendable {
     /// A client cancelled one of its requests: drop the mapping (a late response is discarded)
     /// and cancel it on the backend under the backend's id. Returns false if it was not here.
     func cancel(session: ClientSession, clientID: [UInt8], notification: Envelope) -> Bool {
-        guard let (id, _) = mux.withLock({ $0.cancel(session: session.id, clientID: clientID) }) else { return false }
+        guard let (id, _) = finishing({ $0.cancel(session: session.id, clientID: clientID) }) else { return false }
         if let requestID = notification.param("requestId") {
             sendControl(ByteSplice.apply([.init(requestID.value, Array(String(id).utf8))], to: notification.bytes))
         } else {
@@ -418,7 +431,7 @@ public final class Backend: Sendable {
 
     /// A session ended: cancel what it had in flight here.
     func sessionEnded(_ session: ClientSession) {
-        for (id, entry) in mux.withLock({ $0.removeSession(session.id) }) where entry.method != "initialize" {
+        for (id, entry) in finishing({ $0.removeSession(session.id) }) where entry.method != "initialize" {
             sendCancel(id, reason: "the client session ended")
         }
         for uri in subscriptions.uris(of: session.id) {
@@ -492,18 +505,23 @@ public final class Backend: Sendable {
 
     /// The backend's own subscribe for `uri` (starting the backend if needed).
     private func backendSubscribe(_ uri: String) async -> Subscriptions.Outcome {
-        let live: Live
-        switch await ready() {
-        case .success(let l): live = l
-        case .failure(let error): return .failed(error)
+        for attempt in 0..<2 {
+            let live: Live
+            switch await ready() {
+            case .success(let l): live = l
+            case .failure(let error): return .failed(error)
+            }
+            switch await request(on: live.link, method: "resources/subscribe", params: Self.uriParams(uri)) {
+            case .success(let answer):
+                if let error = answer.member("error") { return .refused(error: Array(answer.scanner.slice(error.value))) }
+                return .subscribed(result: answer.member("result").map { Array(answer.scanner.slice($0.value)) } ?? Array("{}".utf8))
+            case .failure where attempt == 0 && live.link.reaped.load(ordering: .acquiring):
+                continue // reaped as the worker started: start it again
+            case .failure(let error):
+                return .failed(error)
+            }
         }
-        switch await request(on: live.link, method: "resources/subscribe", params: Self.uriParams(uri)) {
-        case .success(let answer):
-            if let error = answer.member("error") { return .refused(error: Array(answer.scanner.slice(error.value))) }
-            return .subscribed(result: answer.member("result").map { Array(answer.scanner.slice($0.value)) } ?? Array("{}".utf8))
-        case .failure(let error):
-            return .failed(error)
-        }
+        return .failed(.exited(backend: name, detail: "was shut down for being idle as it was subscribed"))
     }
 
     /// The backend's own unsubscribe for `uri`, on the current connection if there is one (a
@@ -527,7 +545,7 @@ public final class Backend: Sendable {
 
     /// Fails requests whose deadline passed: the client gets an error, the backend a cancel.
     func expire(now: UInt64) {
-        let due = mux.withLock { $0.expire(now: now) }
+        let due = finishing { $0.expire(now: now) }
         for (id, entry) in due {
             logger.warning("request timed out", metadata: ["method": "\(entry.method)", "session": "\(entry.session)"])
             answer([entry], with: .timedOut(backend: name, method: entry.method, seconds: options.requestTimeout))
@@ -601,11 +619,23 @@ public final class Backend: Sendable {
     }
 
     private func fetch(_ kind: ItemKind, router: Router) async -> Result<Catalog.Items, BackendError> {
-        let live: Live
-        switch await ready() {
-        case .success(let l): live = l
-        case .failure(let error): return .failure(error)
+        for attempt in 0..<2 {
+            let live: Live
+            switch await ready() {
+            case .success(let l): live = l
+            case .failure(let error): return .failure(error)
+            }
+            let result = await fetch(kind, router: router, on: live)
+            // Reaped between ready() and the request (the reaper skips backends with a running
+            // list task, but one replaced by a newer fetch is no longer recorded): once more,
+            // which starts the backend again.
+            if case .failure = result, attempt == 0, live.link.reaped.load(ordering: .acquiring) { continue }
+            return result
         }
+        return .failure(.exited(backend: name, detail: "was shut down for being idle while it was listed"))
+    }
+
+    private func fetch(_ kind: ItemKind, router: Router, on live: Live) async -> Result<Catalog.Items, BackendError> {
         var items = Catalog.Items()
         guard live.capabilities.contains(kind.capability) else { return .success(items) }
         var cursor: [UInt8]?
@@ -683,11 +713,10 @@ public final class Backend: Sendable {
 
     private func deliverResponse(_ envelope: Envelope) {
         guard let idRange = envelope.id, let id = Int64(asciiDigits: envelope.scanner.slice(idRange)),
-              let entry = mux.withLock({ $0.complete(id) }) else {
+              let entry = finishing({ $0.complete(id) }) else {
             logger.debug("response for an unknown or finished request dropped")
             return
         }
-        lastActivity.store(MonotonicClock.nanoseconds(), ordering: .relaxed)
         switch entry.waiter {
         case .client(let session): session.reply(ByteSplice.apply([.init(idRange, entry.clientID)], to: envelope.bytes))
         case .host(let waiter): waiter.resolve(.success(envelope))
@@ -829,6 +858,18 @@ public final class Backend: Sendable {
 
     // MARK: - Reaping
 
+    /// Takes requests out of the table and marks the backend active now, under the table's lock,
+    /// so the reaper (which decides under the same lock) never sees an empty table with an old
+    /// activity time.
+    private func finishing<T>(_ body: (inout PendingTable<Waiter>) -> T) -> T {
+        mux.withLock { table in
+            let before = table.count
+            let result = body(&table)
+            if table.count != before { lastActivity.store(MonotonicClock.nanoseconds(), ordering: .relaxed) }
+            return result
+        }
+    }
+
     /// The idle timeout in force now (nil: never) and its tier.
     public func idleTimeout(now: UInt64 = MonotonicClock.nanoseconds()) -> (seconds: Double?, tier: String) {
         usage.withLock { $0.idleTimeout(config.idle, now: now) }
@@ -840,15 +881,20 @@ public final class Backend: Sendable {
     /// it was reaped; the shutdown itself (close, grace, kill, destroy) goes on in the background.
     @discardableResult
     func reapIfIdle(now: UInt64) -> Bool {
-        let idleSince = lastActivity.load(ordering: .relaxed)
-        guard usage.withLock({ $0.isDue(config.idle, idleSince: idleSince, now: now) }),
-              subscriptions.count == 0 else { return false }
+        let stats = usage.withLock { $0 }
+        guard stats.isDue(config.idle, idleSince: lastActivity.load(ordering: .relaxed), now: now) else { return false }
+        var idleSince: UInt64 = 0
         let link = control.withLock { control -> Link? in
-            guard case .ready(let live) = control.state, !control.shuttingDown, !serverRequests.has(link: live.link) else { return nil }
-            // Decided under the table's lock: a request registered after this sees `retired`
-            // and `reaped` and goes through the start path again (see `send`).
+            // Nothing holds it: no list being fetched, no subscription (or subscribe/unsubscribe
+            // under way), no request of its own awaiting a client.
+            guard case .ready(let live) = control.state, !control.shuttingDown, control.listTasks.isEmpty,
+                  subscriptions.entryCount == 0, !serverRequests.has(link: live.link) else { return nil }
+            // Decided under the table's lock, with the activity time read there too: a request
+            // registered after this sees `retired` and `reaped` and goes through the start path
+            // again (see `send`).
             let idle = mux.withLock { table -> Bool in
-                guard table.count == 0 else { return false }
+                idleSince = lastActivity.load(ordering: .relaxed)
+                guard table.count == 0, stats.isDue(config.idle, idleSince: idleSince, now: MonotonicClock.nanoseconds()) else { return false }
                 live.link.reaped.store(true, ordering: .releasing)
                 live.link.retired.store(true, ordering: .releasing)
                 return true
@@ -856,6 +902,7 @@ public final class Backend: Sendable {
             guard idle else { return nil }
             control.state = .stopped
             control.link = nil
+            control.reaping.append(live.link)
             return live.link
         }
         guard let link else { return false }
@@ -873,6 +920,7 @@ public final class Backend: Sendable {
             DedicatedThread.start(detached: true) {
                 link.connection.destroy()
                 link.destroyed.resolve(())
+                self.control.withLock { $0.reaping.removeAll { $0 === link } }
             }
         }
         return true
@@ -887,6 +935,7 @@ public final class Backend: Sendable {
             control.state = .stopped
             return control.link
         }
+        await waitForReaped()
         let failed = mux.withLock { $0.removeAll() }
         let error = BackendError.cancelled("mcp-host is shutting down")
         answer(failed.map(\.entry), with: error)

@@ -212,8 +212,9 @@ public struct ConfigLoader: Sendable {
                 throw IdleTimeoutError(key: key, message: error.message)
             }
         }
-        let low = try duration("min_idle_timeout", default: 60)
         let high = try duration("max_idle_timeout", default: 300)
+        // A max below the default min alone lowers the min with it.
+        let low = try duration("min_idle_timeout", default: min(60, high))
         guard low <= high else {
             throw IdleTimeoutError(key: "min_idle_timeout", message: "is longer than max_idle_timeout; give a min no longer than the max")
         }
