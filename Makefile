@@ -15,7 +15,7 @@ install: $(if $(NO_BUILD),,build)
 	install -d $(PREFIX)/bin $(PLUGIN_DIR)
 	install -m 755 $(BUILD_DIR)/mcp-host $(PREFIX)/bin/mcp-host
 	install -m 755 $(BUILD_DIR)/mcph-supervisor $(PLUGIN_DIR)/mcph-supervisor
-	install -m 755 $(BUILD_DIR)/libmcph-stdio.so $(BUILD_DIR)/libmcph-namespace-router.so $(PLUGIN_DIR)/
+	install -m 755 $(BUILD_DIR)/libmcph-stdio.so $(BUILD_DIR)/libmcph-namespace-router.so $(BUILD_DIR)/libmcph-cli.so $(PLUGIN_DIR)/
 
 test:
 	scripts/test

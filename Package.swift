@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "mcp-bench-echo", targets: ["BenchEchoServer"]),
         .library(name: "mcph-stdio", type: .dynamic, targets: ["StdioTransport"]),
         .library(name: "mcph-namespace-router", type: .dynamic, targets: ["NamespaceRouter"]),
+        .library(name: "mcph-cli", type: .dynamic, targets: ["CLITransport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -65,10 +66,17 @@ let package = Package(
         .executableTarget(name: "Supervisor", path: "Sources/Supervisor"),
 
         .target(name: "PosixSupport", path: "Sources/Plugins/PosixSupport"),
-        .target(name: "StdioTransport", dependencies: ["PluginAPI", "PosixSupport", "LineIO", "Locking"], path: "Sources/Plugins/StdioTransport",
+        // Spawning under mcph-supervisor (lifeline, process group, tree kill), shared by the stdio
+        // and CLI transports (linked statically into each).
+        .target(name: "ProcessSupport", dependencies: ["PosixSupport"], path: "Sources/Plugins/ProcessSupport"),
+        .target(name: "StdioTransport", dependencies: ["PluginAPI", "PosixSupport", "ProcessSupport", "LineIO", "Locking"], path: "Sources/Plugins/StdioTransport",
+                linkerSettings: pluginLinkerSettings),
+        .target(name: "CLITransport", dependencies: ["PluginAPI", "ProcessSupport", "CLIDiscovery", "Locking"], path: "Sources/Plugins/CLITransport",
                 linkerSettings: pluginLinkerSettings),
         .target(name: "NamespaceRouter", dependencies: ["PluginAPI"], path: "Sources/Plugins/NamespaceRouter",
                 linkerSettings: pluginLinkerSettings),
+        // Pure help-text discovery for the CLI transport: help pages, tool definitions, argv building.
+        .target(name: "CLIDiscovery", path: "Sources/Plugins/CLIDiscovery"),
 
         // The example MCP server the README's first command serves, built on the official Swift SDK.
         .executableTarget(
@@ -81,9 +89,11 @@ let package = Package(
         .executableTarget(name: "Benchmarks", path: "Sources/Benchmarks"),
         .executableTarget(name: "BenchEchoServer", path: "Sources/BenchEchoServer"),
 
+        // Reads its fixtures from Tests/Fixtures/cli-help by source path.
+        .testTarget(name: "CLIDiscoveryTests", dependencies: ["CLIDiscovery"], path: "Tests/CLIDiscoveryTests"),
         .testTarget(name: "HostTests", dependencies: ["Host", "PluginAPI", "Locking"], path: "Tests/HostTests"),
         .testTarget(name: "IntegrationTests", dependencies: [], path: "Tests/IntegrationTests",
-                    exclude: ["python", "c"]),
+                    exclude: ["python", "c", "cli"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,7 +10,17 @@ struct PluginOptions: ParsableArguments {
         valueName: "dir"))
     var directories: [String] = []
 
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp(
+        "Directory where plugins keep state across restarts (e.g. the CLI transport's discovery cache). Default: $MCP_HOST_STATE_DIR, else $XDG_STATE_HOME/mcp-host, else ~/.local/state/mcp-host.",
+        valueName: "dir"))
+    var stateDirectory: String?
+
     var resolvedDirectories: [String] { directories.isEmpty ? HostPaths.defaultPluginDirectories : directories }
+
+    /// The plugin loader for these options (plugin directories and state directory).
+    func loader(logger: Logger) -> PluginLoader {
+        PluginLoader(logger: logger, stateDirectory: HostPaths.stateDirectory(flag: stateDirectory, environment: ProcessInfo.processInfo.environment))
+    }
 }
 
 /// Logging, configuration and core settings shared by every command that runs backends.
@@ -106,7 +116,7 @@ struct CoreOptions: ParsableArguments {
     /// configuration file itself is unusable; a bad server entry only disables that server.
     func makeCore(logger: Logger) throws -> HostCore {
         let environment = ProcessInfo.processInfo.environment
-        let registry = PluginLoader(logger: logger).load(directories: plugins.resolvedDirectories)
+        let registry = plugins.loader(logger: logger).load(directories: plugins.resolvedDirectories)
 
         let explicit = configFile ?? environment["MCP_HOST_CONFIG"]
         let file = explicit ?? HostPaths.home + "/.config/mcp-host/servers.json"

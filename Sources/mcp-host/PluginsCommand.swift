@@ -13,7 +13,7 @@ struct PluginsCommand: ParsableCommand {
         var logger = Logger(label: "mcp-host") { _ in SwiftLogNoOpLogHandler() }
         logger.logLevel = .critical
         let directories = plugins.resolvedDirectories
-        let registry = PluginLoader(logger: logger).load(directories: directories)
+        let registry = plugins.loader(logger: logger).load(directories: directories)
         print("plugin directories: \(directories.joined(separator: ", "))")
         if registry.plugins.isEmpty { print("no plugins loaded") }
         for plugin in registry.plugins {

@@ -11,6 +11,7 @@ import Testing
     static let pinned: [String: String] = [
         "1.0": "75b96613fa99ae13",
         "1.1": "a123996fd7e121cd",
+        "1.2": "a4272f17bbfdb74d",
     ]
 
     static var fixtureHeaderPath: String {

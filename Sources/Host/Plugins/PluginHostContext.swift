@@ -17,8 +17,16 @@ final class PluginHostContext: Sendable {
         self.logger = logger
     }
 
-    static func make(pluginID: String, logger: Logger) -> UnsafePointer<mcph_host> {
+    /// `stateDirectory`: the host's state directory handed to the plugin (ABI 1.2 `state_dir`),
+    /// or nil for none. Its bytes are copied into storage that is never freed, like the table.
+    static func make(pluginID: String, logger: Logger, stateDirectory: String? = nil) -> UnsafePointer<mcph_host> {
         let context = Unmanaged.passRetained(PluginHostContext(pluginID: pluginID, logger: logger))
+        var stateDir: UnsafePointer<CChar>?
+        var stateDirLength = 0
+        if let stateDirectory, !stateDirectory.isEmpty {
+            stateDir = UnsafePointer(strdup(stateDirectory))
+            stateDirLength = stateDirectory.utf8.count
+        }
         let table = UnsafeMutablePointer<mcph_host>.allocate(capacity: 1)
         table.initialize(to: mcph_host(
             struct_size: UInt32(MemoryLayout<mcph_host>.size),
@@ -27,7 +35,9 @@ final class PluginHostContext: Sendable {
             ctx: context.toOpaque(),
             log: hostLog,
             monotonic_ns: hostMonotonicNanoseconds,
-            get_interface: hostGetInterface))
+            get_interface: hostGetInterface,
+            state_dir: stateDir,
+            state_dir_len: stateDirLength))
         return UnsafePointer(table)
     }
 }

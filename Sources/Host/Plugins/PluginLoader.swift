@@ -50,8 +50,13 @@ public struct PluginRejection: Sendable, Equatable {
 /// their image.
 public struct PluginLoader {
     public let logger: Logger
+    /// The host's state directory given to every plugin (`mcph_host.state_dir`, ABI 1.2); nil: none.
+    public let stateDirectory: String?
 
-    public init(logger: Logger) { self.logger = logger }
+    public init(logger: Logger, stateDirectory: String? = nil) {
+        self.logger = logger
+        self.stateDirectory = stateDirectory
+    }
 
     public func load(directories: [String]) -> PluginRegistry {
         let registry = PluginRegistry()
@@ -136,7 +141,7 @@ public struct PluginLoader {
             description: d.description.map { String(cString: $0) } ?? "",
             abiMajor: d.abi_major, abiMinor: d.abi_minor, kinds: d.kinds, path: path)
 
-        let host = PluginHostContext.make(pluginID: id, logger: logger)
+        let host = PluginHostContext.make(pluginID: id, logger: logger, stateDirectory: stateDirectory)
         var state: UnsafeMutableRawPointer?
         var error = [CChar](repeating: 0, count: 512)
         let status = initFn(host, &state, &error, error.count)

@@ -37,6 +37,23 @@ public enum HostPaths {
         [parent(of: executableDirectory) + "/lib/mcp-host/plugins", home + "/.config/mcp-host/plugins.d"]
     }
 
+    /// The state directory handed to plugins (ABI 1.2 `state_dir`): `$MCP_HOST_STATE_DIR`, else
+    /// `$XDG_STATE_HOME/mcp-host`, else `~/.local/state/mcp-host` (`--state-dir` overrides all).
+    /// Not created here: a plugin that writes creates it with mode 0700.
+    public static func stateDirectory(flag: String?, environment: [String: String]) -> String {
+        if let flag, !flag.isEmpty { return resolve(flag, against: currentDirectory) }
+        if let explicit = environment["MCP_HOST_STATE_DIR"], !explicit.isEmpty { return resolve(explicit, against: currentDirectory) }
+        if let xdg = environment["XDG_STATE_HOME"], xdg.hasPrefix("/") { return xdg + "/mcp-host" }
+        return home + "/.local/state/mcp-host"
+    }
+
+    /// The working directory ("/" when unknown).
+    static var currentDirectory: String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return "/" }
+        return String(cBuffer: buffer)
+    }
+
     public static func isFile(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG

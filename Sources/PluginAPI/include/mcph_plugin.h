@@ -44,7 +44,7 @@ extern "C" {
 /* Major: bumped on any incompatible change; also renames the entry symbol. */
 #define MCPH_ABI_MAJOR 1
 /* Minor: bumped whenever anything is appended (a field, a constant, an interface). */
-#define MCPH_ABI_MINOR 1
+#define MCPH_ABI_MINOR 2
 
 /* The entry symbol a v1 plugin exports (the string the host passes to dlsym). */
 #define MCPH_ENTRY_SYMBOL_V1 "mcph_plugin_entry_v1"
@@ -144,8 +144,18 @@ typedef struct mcph_host {
     /* Monotonic clock in nanoseconds (the host's injected clock). Any thread; never blocks. */
     uint64_t (*monotonic_ns)(void *ctx);
 
-    /* Host-side interface by versioned id, or NULL. Control thread. ABI 1.1 defines none. */
+    /* Host-side interface by versioned id, or NULL. Control thread. ABI 1.2 defines none. */
     const void *(*get_interface)(void *ctx, const char *iface_id);
+
+    /*
+     * Since 1.2. The host's state directory (absolute path, UTF-8, NOT NUL-terminated), where a
+     * plugin may keep data across restarts (caches) in a subdirectory named after its id. Owned by
+     * the host; valid until deinit. The directory may not exist yet: a plugin that writes creates
+     * it (mode 0700). NULL / 0 when the host gives none (a 1.0/1.1 host, whose struct_size ends
+     * before these fields, reads as NULL): the plugin then keeps nothing on disk. Any thread.
+     */
+    const char *state_dir;
+    size_t state_dir_len; /* bytes at state_dir; 0 when state_dir is NULL */
 } mcph_host;
 
 /* The 1.0 size of mcph_host: the smallest struct_size a plugin may be given. */

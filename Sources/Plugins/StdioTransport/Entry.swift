@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import PluginAPI
+import ProcessSupport
 
 // The C face of the stdio transport: the entry symbol, the descriptor and the transport table.
 // All of it is built once (Swift globals initialise lazily and thread-safely) and never freed.
@@ -103,7 +104,8 @@ private func transportOpen(_ state: UnsafeMutableRawPointer?, _ config: UnsafePo
         // The host checks shutdownGraceMs (0...600000); clamp anyway so `graceMs + 1000` in the escalation cannot overflow.
         let grace = min(max(0, parsed.shutdownGraceMs ?? defaultGraceMs), 600_000)
         let process = try ProcessSpawner.spawn(supervisor: plugin.supervisorPath, lifeline: plugin.lifelineRead,
-                                               graceMs: grace / 2, config: parsed)
+                                               graceMs: grace / 2,
+                                               request: SpawnRequest(command: parsed.command, args: parsed.args ?? [], env: parsed.env ?? [:], cwd: parsed.cwd))
         let connection = StdioConnection(name: parsed.name ?? parsed.command, callbacks: table,
                                          process: process, graceMs: grace / 2)
         out.pointee = Unmanaged.passRetained(connection).toOpaque()

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import ProcessSupport
 
 /// The stdio transport's part of a server's configuration (the host has substituted `${VAR}`s).
 ///

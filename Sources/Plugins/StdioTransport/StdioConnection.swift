@@ -5,6 +5,7 @@ import Locking
 import Dispatch
 import LineIO
 import PluginAPI
+import ProcessSupport
 import Synchronization
 
 /// One backend child process, spoken to with one compact JSON message per line each way.

@@ -2,14 +2,12 @@
 import Glibc
 #endif
 import PluginAPI
-import PosixSupport
+import ProcessSupport
 
 /// The stdio transport plugin: `mcph.transport/1` named "stdio".
 ///
-/// State shared by its connections: the host table, the supervisor's path, and the lifeline pipe.
-/// Every supervisor gets the read end of the lifeline as fd 3; only this process holds the write
-/// end (close-on-exec), so when the host dies — even by SIGKILL — every supervisor sees EOF and
-/// tears its backend's process tree down.
+/// State shared by its connections: the host table, the supervisor's path, and the lifeline pipe
+/// (see `SupervisorLink` in ProcessSupport, shared with the CLI transport).
 ///
 /// `@unchecked Sendable`: every stored property is immutable after `make`.
 final class StdioPlugin: @unchecked Sendable {
@@ -33,18 +31,8 @@ final class StdioPlugin: @unchecked Sendable {
         }
         var host = mcph_host()
         mcph_struct_copy(&host, MemoryLayout<mcph_host>.size, pointer, Int(declared))
-        guard let supervisor = locateSupervisor() else {
-            throw SpawnError(description: "mcph-supervisor not found beside the plugin (\(pluginDirectory() ?? "?")) and MCPH_SUPERVISOR is not set; it is built with the package (swift build) and installed with the plugins")
-        }
-        var fds: [Int32] = [-1, -1]
-        guard mcph_pipe_cloexec(&fds) == 0 else {
-            throw SpawnError(description: "cannot create the lifeline pipe: \(String(cString: strerror(errno)))")
-        }
-        // Keep the read end away from 0...3 so that dup2 onto fd 3 in the child always happens
-        // (dup2 of an fd onto itself would keep its close-on-exec flag).
-        let high = fcntl(fds[0], F_DUPFD_CLOEXEC, 10)
-        close(fds[0])
-        return StdioPlugin(host: host, supervisorPath: supervisor, lifelineRead: high, lifelineWrite: fds[1])
+        let link = try SupervisorLink.make()
+        return StdioPlugin(host: host, supervisorPath: link.supervisorPath, lifelineRead: link.lifelineRead, lifelineWrite: link.lifelineWrite)
     }
 
     func log(_ level: mcph_log_level, _ message: String) {
@@ -52,23 +40,5 @@ final class StdioPlugin: @unchecked Sendable {
         message.withUTF8 { utf8 in
             utf8.withMemoryRebound(to: CChar.self) { host.log?(host.ctx, level, $0.baseAddress, $0.count) }
         }
-    }
-
-    private static func locateSupervisor() -> String? {
-        if let explicit = getenv("MCPH_SUPERVISOR").map({ String(cString: $0) }), access(explicit, X_OK) == 0 {
-            return explicit
-        }
-        guard let directory = pluginDirectory() else { return nil }
-        let candidate = directory + "/mcph-supervisor"
-        return access(candidate, X_OK) == 0 ? candidate : nil
-    }
-
-    /// The directory this plugin library was loaded from.
-    static func pluginDirectory() -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        guard mcph_own_object_path(&buffer, buffer.count) == 0 else { return nil }
-        let path = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return String(path[..<slash])
     }
 }

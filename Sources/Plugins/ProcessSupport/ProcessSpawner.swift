@@ -5,25 +5,43 @@ import PosixSupport
 
 /// A backend process tree started under `mcph-supervisor`: the host-side ends of its pipes and the
 /// supervisor's pid.
-struct SpawnedProcess {
-    let pid: pid_t
+public struct SpawnedProcess: Sendable {
+    public let pid: pid_t
     /// Write end of the backend's stdin.
-    let stdin: Int32
+    public let stdin: Int32
     /// Read end of the backend's stdout.
-    let stdout: Int32
+    public let stdout: Int32
     /// Read end of the backend's stderr.
-    let stderr: Int32
+    public let stderr: Int32
 }
 
-struct SpawnError: Error, CustomStringConvertible {
-    let description: String
+public struct SpawnError: Error, CustomStringConvertible {
+    public let description: String
+    public init(description: String) { self.description = description }
+}
+
+/// What to start under the supervisor: a program (found on PATH by the supervisor when it has no
+/// slash), its arguments, extra environment (added to the plugin's own), and a working directory.
+public struct SpawnRequest: Sendable {
+    public var command: String
+    public var args: [String]
+    public var env: [String: String]
+    public var cwd: String?
+
+    public init(command: String, args: [String] = [], env: [String: String] = [:], cwd: String? = nil) {
+        self.command = command
+        self.args = args
+        self.env = env
+        self.cwd = cwd
+    }
 }
 
 /// Starts `mcph-supervisor --lifeline 3 --grace-ms N [--cwd DIR] -- COMMAND ARGS...` with
 /// posix_spawn. Every descriptor the host creates is close-on-exec, so the child receives exactly
 /// stdin/stdout/stderr and the lifeline; its signal mask and dispositions are reset to defaults.
-enum ProcessSpawner {
-    static func spawn(supervisor: String, lifeline: Int32, graceMs: Int, config: StdioConfig) throws(SpawnError) -> SpawnedProcess {
+/// Shared by the stdio and CLI transports (linked statically into each).
+public enum ProcessSpawner {
+    public static func spawn(supervisor: String, lifeline: Int32, graceMs: Int, request config: SpawnRequest) throws(SpawnError) -> SpawnedProcess {
         var stdinPipe: [Int32] = [-1, -1], stdoutPipe: [Int32] = [-1, -1], stderrPipe: [Int32] = [-1, -1]
         func closeAll() {
             for fd in stdinPipe + stdoutPipe + stderrPipe where fd >= 0 { close(fd) }
@@ -36,7 +54,7 @@ enum ProcessSpawner {
 
         var arguments = [supervisor, "--lifeline", "3", "--grace-ms", String(graceMs)]
         if let cwd = config.cwd { arguments += ["--cwd", cwd] }
-        arguments += ["--", config.command] + (config.args ?? [])
+        arguments += ["--", config.command] + config.args
 
         var environment: [String: String] = [:]
         var cursor = environ
@@ -45,7 +63,7 @@ enum ProcessSpawner {
             if let eq = text.firstIndex(of: "=") { environment[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
             cursor += 1
         }
-        for (key, value) in config.env ?? [:] { environment[key] = value }
+        for (key, value) in config.env { environment[key] = value }
 
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -87,7 +105,7 @@ enum ProcessSpawner {
 
     /// Last-resort kill of a supervisor and its backend's process group, for a supervisor that
     /// did not finish its own tear-down in time.
-    static func killTree(supervisor pid: pid_t) {
+    public static func killTree(supervisor pid: pid_t) {
         if let bytes = readAll(path: "/proc/\(pid)/task/\(pid)/children") {
             for child in String(decoding: bytes, as: UTF8.self).split(separator: " ").compactMap({ pid_t($0) }) {
                 kill(-child, SIGKILL)
