@@ -41,6 +41,13 @@ import Testing
 
     @Test func optionalValuesAreAttached() throws {
         #expect(try ArgumentBuilder.argv(for: tool, arguments: ["name": "a", "abbrev": 7]).contains("--abbrev=7"))
+        let attached = ToolDefinition(name: "t", path: [], description: "", inputSchema: "{}",
+                                      flags: ["message": FlagSpelling(spelling: "--message=", kind: .string),
+                                              "sign": FlagSpelling(spelling: "-S=", kind: .string)],
+                                      fixedArgs: [])
+        #expect(try ArgumentBuilder.argv(for: attached, arguments: ["message": ""]) == ["--message="],
+                "an empty value stays attached: a bare --message would take the next word")
+        #expect(try ArgumentBuilder.argv(for: attached, arguments: ["sign": "KEY"]) == ["-SKEY"], "short values attach without =")
     }
 
     @Test func valuesThatLookLikeFlagsStayValues() throws {
@@ -99,8 +106,8 @@ import Testing
         let argv = try ArgumentBuilder.argv(for: built, arguments: [
             "output": "out dir", "count": 2, "include": ["*.md", "*.txt"], "drafts": true, "args": "src \"extra file\"",
         ])
-        #expect(argv == ["build", "--count", "2", "--drafts", "--include", "*.md", "--include", "*.txt",
-                         "--output", "out dir", "src", "extra file"])
+        #expect(argv == ["build", "--count=2", "--drafts", "--include=*.md", "--include=*.txt",
+                         "--output=out dir", "src", "extra file"])
         #expect(throws: ArgumentError.self) { try ArgumentBuilder.argv(for: built, arguments: ["args": "src"]) }  // --output required
         #expect(throws: ArgumentError.self) {
             try ArgumentBuilder.argv(for: built, arguments: ["output": "o", "help": true])

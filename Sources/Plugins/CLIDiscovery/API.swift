@@ -94,15 +94,36 @@ public struct ToolDefinition: Sendable, Codable, Equatable {
     public var flags: [String: FlagSpelling]
     /// Preset tools' fixed args (config `tools`), else [].
     public var fixedArgs: [String]
+    /// Whether the schema offers `args` (free-form words after the flags). Discovered tools do; a
+    /// preset only when its inputSchema has an `args` property (or it has no inputSchema). A call
+    /// passing `args` to a tool without it is refused as an unknown key.
+    public var acceptsArgs: Bool
 
     public init(name: String, path: [String], description: String, inputSchema: String,
-                flags: [String: FlagSpelling], fixedArgs: [String] = []) {
+                flags: [String: FlagSpelling], fixedArgs: [String] = [], acceptsArgs: Bool = true) {
         self.name = name
         self.path = path
         self.description = description
         self.inputSchema = inputSchema
         self.flags = flags
         self.fixedArgs = fixedArgs
+        self.acceptsArgs = acceptsArgs
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, path, description, inputSchema, flags, fixedArgs, acceptsArgs
+    }
+
+    /// `acceptsArgs` absent (an entry written before it existed) reads as true.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        path = try container.decode([String].self, forKey: .path)
+        description = try container.decode(String.self, forKey: .description)
+        inputSchema = try container.decode(String.self, forKey: .inputSchema)
+        flags = try container.decode([String: FlagSpelling].self, forKey: .flags)
+        fixedArgs = try container.decode([String].self, forKey: .fixedArgs)
+        acceptsArgs = try container.decodeIfPresent(Bool.self, forKey: .acceptsArgs) ?? true
     }
 }
 

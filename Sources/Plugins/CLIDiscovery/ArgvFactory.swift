@@ -7,7 +7,7 @@ enum ArgvFactory {
 
     static func argv(for tool: ToolDefinition, arguments: [String: Any]) throws -> [String] {
         // Unknown keys first: never turned into a flag.
-        let unknown = arguments.keys.filter { $0 != "args" && tool.flags[$0] == nil }.sorted()
+        let unknown = arguments.keys.filter { !($0 == "args" && tool.acceptsArgs) && tool.flags[$0] == nil }.sorted()
         if let key = unknown.first {
             throw ArgumentError(code: .unknownKey, message: unknownKeyMessage(key, tool: tool))
         }
@@ -21,7 +21,7 @@ enum ArgvFactory {
             guard let spelling = tool.flags[property], let value = arguments[property], !isAbsent(value) else { continue }
             argv += try words(property: property, spelling: spelling, value: value, tool: tool)
         }
-        if let args = arguments["args"], !isAbsent(args) {
+        if tool.acceptsArgs, let args = arguments["args"], !isAbsent(args) {
             if let text = args as? String {
                 argv += try ShellWords.split(text)
             } else if let list = args as? [Any], let strings = stringArray(list) {
@@ -67,11 +67,17 @@ enum ArgvFactory {
         return out
     }
 
-    /// `--name value`; a spelling ending in `=` (an option whose value is optional, `--abbrev[=<n>]`)
-    /// takes the value attached, and alone when the value is empty.
+    /// `-o value` (a short option whose value is required: the parser always takes the next
+    /// word); a spelling ending in `=` takes the value attached, in one word, so no value can be
+    /// read as another option: `--name=value` (an empty value stays `--name=`, never a bare
+    /// `--name` that would take the next word), and for a short option `-Svalue` (getopt-style
+    /// parsers read an `=` there as part of the value; an empty value gives a bare `-S`).
     private static func spell(_ spelling: String, _ value: String) -> [String] {
         if spelling.hasSuffix("=") {
-            return value.isEmpty ? [String(spelling.dropLast())] : [spelling + value]
+            let bare = String(spelling.dropLast())
+            let short = bare.count == 2 && bare.hasPrefix("-") && !bare.hasPrefix("--")
+            if short { return [bare + value] }
+            return [spelling + value]
         }
         return [spelling, value]
     }
@@ -141,7 +147,7 @@ enum ArgvFactory {
     }
 
     private static func unknownKeyMessage(_ key: String, tool: ToolDefinition) -> String {
-        let allowed = (["args"] + tool.flags.keys).sorted()
+        let allowed = ((tool.acceptsArgs ? ["args"] : []) + tool.flags.keys).sorted()
         var list = allowed.prefix(maxNamesInError).joined(separator: ", ")
         if allowed.count > maxNamesInError { list += " and \(allowed.count - maxNamesInError) more" }
         return "unknown argument '\(key)' for tool \(tool.name); allowed: \(list)"

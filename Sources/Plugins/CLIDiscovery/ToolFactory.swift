@@ -35,17 +35,15 @@ enum ToolFactory {
         var used: Set<String> = ["args"]
 
         for option in page?.options ?? [] {
-            guard var spelling = option.long ?? option.short else { continue }
+            guard let base = option.long ?? option.short else { continue }
             if isHiddenOption(option) { continue }
-            var property = propertyName(for: spelling)
-            if option.kind != .flag, option.long != nil, option.valueName?.hasPrefix("[=") == true {
-                spelling += "="  // optional value: must be attached (`--abbrev=7`), see ArgumentBuilder
-            }
+            var property = propertyName(for: base)
+            let spelling = argvSpelling(option, base)
             if property.isEmpty { continue }
             if used.contains(property) {
                 // The same option listed twice keeps its first entry; a different option whose name
                 // collides (e.g. `--args`) gets a suffix.
-                if flags[property].map({ $0.spelling == spelling || $0.spelling == spelling + "=" }) == true { continue }
+                if flags[property].map({ $0.spelling == base || $0.spelling == base + "=" }) == true { continue }
                 property += "_opt"
                 if used.contains(property) { continue }
             }
@@ -65,6 +63,27 @@ enum ToolFactory {
         }
         json += ",\"additionalProperties\":false}"
         return ToolDefinition(name: name, path: path, description: description, inputSchema: json, flags: flags)
+    }
+
+    /// What goes into the argv for `option` (spelled `base`), chosen so that a value can never be
+    /// read as another option (a value like `--output=x` must not become a flag the schema never
+    /// offered). A spelling ending in `=` tells ArgumentBuilder to attach the value to it as one word.
+    /// - switches: `base`.
+    /// - `--long` valued options: `--long=`, value attached (`--name=VALUE`). Every supported
+    ///   parser (getopt_long, argparse, Click, clap, pflag, git) reads `--name=VALUE`, and if the
+    ///   option is really a switch the help was misread for, the tool refuses `--verbose=x`
+    ///   instead of reading `x` as a further option.
+    /// - short-only (or single-dash long) options whose value is optional (`-S[<keyid>]`): `-S=`,
+    ///   attached too: parsers take an optional value only when attached, so `-S VALUE` would
+    ///   leave VALUE to be read as an option of its own.
+    /// - other short-only and single-dash long valued options (`-o FILE`, Go's `-name string`):
+    ///   `base`, value as the next word, which those parsers always take as the value (Go's flag
+    ///   package does not read `-oVALUE`).
+    static func argvSpelling(_ option: Option, _ base: String) -> String {
+        guard option.kind != .flag else { return base }
+        if base.hasPrefix("--") { return base + "=" }
+        if option.valueName?.hasPrefix("[=") == true { return base + "=" }
+        return base
     }
 
     /// `--dry-run` -> `dry_run`, `-v` -> `v`; anything outside [A-Za-z0-9_] becomes `_`.
@@ -93,10 +112,37 @@ enum ToolFactory {
         }
         let spellings = [option.short, option.long].compactMap { $0 }.joined(separator: ", ")
         text = clip(text.isEmpty ? spellings : "\(text) (\(spellings))", maxPropertyDescriptionLength)
-        if option.repeatable && option.kind != .flag {
-            return "{\"type\":\"array\",\"items\":{\"type\":\"\(type)\"},\"description\":\(jsonString(text + "; repeatable"))}"
+        var item = "\"type\":\"\(type)\""
+        if option.kind == .string, let choices = choices(option) {
+            item += ",\"enum\":[" + choices.map(jsonString).joined(separator: ",") + "]"
         }
-        return "{\"type\":\"\(type)\",\"description\":\(jsonString(text))}"
+        if option.repeatable && option.kind != .flag {
+            return "{\"type\":\"array\",\"items\":{\(item)},\"description\":\(jsonString(text + "; repeatable"))}"
+        }
+        return "{\(item),\"description\":\(jsonString(text))}"
+    }
+
+    /// The values a string option is limited to, when the help lists them: clap's
+    /// `[possible values: a, b]`, argparse's `{a,b}` and Click's `[a|b]` placeholders.
+    static func choices(_ option: Option) -> [String]? {
+        func list(_ text: Substring, _ separator: Character) -> [String]? {
+            let items = text.split(separator: separator, omittingEmptySubsequences: false).map { String($0).trimmingSpaces() }
+            guard items.count >= 2, items.allSatisfy({ !$0.isEmpty && !$0.contains(" ") && !$0.contains("<") }) else { return nil }
+            return items
+        }
+        if let value = option.valueName {
+            if value.hasPrefix("{"), value.hasSuffix("}") { return list(value.dropFirst().dropLast(), ",") }
+            if value.hasPrefix("["), value.hasSuffix("]"), value.contains("|") {  // `[a|b]`, git's `[=a|b]`
+                let inner = value.dropFirst(value.hasPrefix("[=") ? 2 : 1).dropLast()
+                return list(inner, "|")
+            }
+        }
+        let marker = "[possible values: "
+        if let start = option.summary.range(of: marker),
+           let end = option.summary[start.upperBound...].firstIndex(of: "]") {
+            return list(option.summary[start.upperBound..<end], ",")
+        }
+        return nil
     }
 
     private static func argsSchema(_ page: HelpPage?) -> String {

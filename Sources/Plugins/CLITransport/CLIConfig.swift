@@ -15,6 +15,9 @@ struct CLIConfig: Sendable {
         var inputSchema: String?
         /// The schema's properties other than `args`, with their JSON types (become `--name` flags).
         var properties: [String: String]
+        /// True when the tool takes `args`: no inputSchema (the default schema is `args` only), or
+        /// one with an `args` property.
+        var offersArgs = true
     }
 
     var name: String
@@ -182,6 +185,7 @@ struct CLIConfig: Sendable {
                 if let type = fields["type"], type != .string("object") { throw Invalid("\(key).inputSchema", "\"type\" must be \"object\"") }
                 if let properties = fields["properties"] {
                     guard case .object(let props) = properties else { throw Invalid("\(key).inputSchema", "\"properties\" must be an object") }
+                    preset.offersArgs = props["args"] != nil
                     for (property, definition) in props where property != "args" {
                         guard !property.isEmpty, property.utf8.allSatisfy({ isNameByte($0) }) else {
                             throw Invalid("\(key).inputSchema", "property \"\(property)\" must use [A-Za-z0-9_.-] (it becomes --\(property))")
@@ -194,6 +198,7 @@ struct CLIConfig: Sendable {
                         preset.properties[property] = type
                     }
                 }
+                if fields["properties"] == nil { preset.offersArgs = false }
                 preset.inputSchema = schema.jsonText
             }
             out.append(preset)

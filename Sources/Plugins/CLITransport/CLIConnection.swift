@@ -22,11 +22,15 @@ import ProcessSupport
 /// `@unchecked Sendable`: immutable properties, plus state behind `Locked` and semaphores.
 final class CLIConnection: @unchecked Sendable {
     /// Queue of messages from the host: beyond 1,024 messages or 16 MiB `send` answers
-    /// MCPH_E_AGAIN, and a WRITABLE event follows once the dispatcher has taken them.
+    /// MCPH_E_AGAIN, and a WRITABLE event follows once the dispatcher has taken them. An empty
+    /// inbox always accepts (the bound limits what waits behind a message, not its size), so an
+    /// E_AGAIN always has queued messages behind it, whose taking sends the WRITABLE.
     static let inboxMessages = 1024
     static let inboxBytes = 16 << 20
     /// Calls in flight (running or waiting for a slot); beyond it a call gets a JSON-RPC error.
     static let maxCallsInFlight = 1024
+    /// Lists and calls waiting for discovery; beyond it a request is answered at once with -32000.
+    static let maxParked = 256
 
     private let plugin: CLIPlugin
     let config: CLIConfig
@@ -107,7 +111,8 @@ final class CLIConnection: @unchecked Sendable {
     func send(_ message: UnsafeBufferPointer<UInt8>) -> mcph_status {
         let status: mcph_status = inbox.withLock { box in
             if box.closed { return MCPH_E_CLOSED }
-            if box.messages.count >= Self.inboxMessages || box.bytes > Self.inboxBytes - message.count {
+            if !box.messages.isEmpty,
+               box.messages.count >= Self.inboxMessages || box.bytes > Self.inboxBytes - message.count {
                 box.owesWritable = true
                 return MCPH_E_AGAIN
             }
@@ -185,20 +190,33 @@ final class CLIConnection: @unchecked Sendable {
         case "ping":
             if let id { reply(id, result: [:]) }
         case "tools/list", "tools/call":
-            guard id != nil else { return }
-            let ready: [String: ToolDefinition]?? = tools.withLock { state in
+            guard let id else { return }
+            enum Fate { case run, parked, full }
+            let fate: Fate = tools.withLock { state in
                 switch state {
                 case .discovering(var parked):
+                    guard parked.count < Self.maxParked else { return .full }
                     parked.append(message)
                     state = .discovering(parked: parked)
-                    return .some(nil)
-                case .ready(let map, _):
-                    return .some(map)
+                    return .parked
+                case .ready:
+                    return .run
                 }
             }
-            if case .some(.some) = ready { process(message) }
+            switch fate {
+            case .run: process(message)
+            case .parked: break
+            case .full:
+                replyError(id, code: -32000, message: "discovery of '\(config.name)' is still running and \(Self.maxParked) requests already wait for it; retry later")
+            }
         case "notifications/cancelled":
             if let requestID = params["requestId"], let key = Self.idText(requestID) {
+                // A parked request is dropped unanswered; a running call is killed.
+                tools.withLock { state in
+                    guard case .discovering(let parked) = state else { return }
+                    let kept = parked.filter { $0["id"].flatMap(Self.idText) != key }
+                    if kept.count != parked.count { state = .discovering(parked: kept) }
+                }
                 calls.withLock { $0[key] }?.cancel()
             }
         default:
@@ -266,14 +284,16 @@ final class CLIConnection: @unchecked Sendable {
         var cache: DiscoveryCache?
         if let stateDirectory = plugin.stateDirectory, let identity = ExecutableLocator.identity(of: executable) {
             let candidate = DiscoveryCache(stateDirectory: stateDirectory, config: config, executableIdentity: identity)
-            switch candidate.load() {
+            let loaded = candidate.load()
+            switch loaded {
             case .hit(let cached):
                 definitions = cached
                 log(MCPH_LOG_DEBUG, "\(cached.count) tools from the discovery cache \(candidate.path)")
             case .miss: break
             case .corrupt(let why): log(MCPH_LOG_WARNING, "discovery cache unusable (\(why)); discovering again")
+            case .untrusted(let why): log(MCPH_LOG_WARNING, "discovery cache not used (\(why)); discovering, and not caching")
             }
-            cache = candidate
+            if case .untrusted = loaded {} else { cache = candidate }
         }
         if definitions == nil {
             var discovery = Discovery(config: config, executable: executable, runner: runner,
@@ -362,7 +382,8 @@ final class CLIConnection: @unchecked Sendable {
     // MARK: - Tools
 
     /// A preset tool (config `tools`): fixed args, its description, and either its own schema
-    /// (each property but `args` becomes a `--name` flag) or one taking `args`.
+    /// (each property but `args` becomes a `--name` flag; `args` only if the schema has it) or one
+    /// taking `args`.
     static func presetTool(_ preset: CLIConfig.Preset, config: CLIConfig) -> ToolDefinition {
         let argsProperty = "{\"args\":{\"type\":\"string\",\"description\":\"More arguments, split like a shell would (quotes respected; no expansion)\"}}"
         let schema = preset.inputSchema ?? "{\"type\":\"object\",\"properties\":\(argsProperty)}"
@@ -377,7 +398,8 @@ final class CLIConnection: @unchecked Sendable {
             flags[property] = FlagSpelling(spelling: "--" + property, kind: kind)
         }
         let description = preset.description ?? "Runs \(([config.command] + config.args + preset.args).joined(separator: " "))"
-        return ToolDefinition(name: preset.name, path: [], description: description, inputSchema: schema, flags: flags, fixedArgs: preset.args)
+        return ToolDefinition(name: preset.name, path: [], description: description, inputSchema: schema, flags: flags, fixedArgs: preset.args,
+                              acceptsArgs: preset.offersArgs)
     }
 
     static func listText(_ definitions: [ToolDefinition]) -> String {

@@ -34,7 +34,8 @@ struct Discovery: Sendable {
         var tools: [ToolDefinition]
         /// Help processes run (0 when nothing had to be read).
         var helpRuns: Int
-        /// False when something was cut short (node limit): not worth caching.
+        /// False when something was cut short (node limit, a help run that timed out, could not
+        /// start or was cancelled): not worth caching, so the next start tries again.
         var complete: Bool
     }
 
@@ -49,6 +50,7 @@ struct Discovery: Sendable {
 
     func discover() -> Result {
         let runs = Locked(0)
+        let temporaryFailure = Locked(false)
         var results: [[String]: NodeResult] = [:]
         var level: [Node] = [Node(path: [], summary: nil)]
         var visited = 0
@@ -58,7 +60,7 @@ struct Discovery: Sendable {
             if level.count > budget { complete = false }
             let batch = Array(level.prefix(budget))
             visited += batch.count
-            let pages = readPages(batch.map(\.path), runs: runs)
+            let pages = readPages(batch.map(\.path), runs: runs, temporaryFailure: temporaryFailure)
             var next: [Node] = []
             for (node, page) in zip(batch, pages) {
                 var page = page
@@ -93,6 +95,7 @@ struct Discovery: Sendable {
             }
         }
         visit([], summary: nil)
+        if temporaryFailure.withLock({ $0 }) { complete = false }
         return Result(tools: tools, helpRuns: runs.withLock { $0 }, complete: complete)
     }
 
@@ -113,7 +116,7 @@ struct Discovery: Sendable {
     }
 
     /// Reads the help of every path, `concurrency` at a time, in order of the input.
-    private func readPages(_ paths: [[String]], runs: Locked<Int>) -> [HelpPage?] {
+    private func readPages(_ paths: [[String]], runs: Locked<Int>, temporaryFailure: Locked<Bool>) -> [HelpPage?] {
         let pages = Locked([HelpPage?](repeating: nil, count: paths.count))
         let nextIndex = Locked(0)
         let group = DispatchGroup()
@@ -127,7 +130,7 @@ struct Discovery: Sendable {
                         return value
                     }
                     guard index < paths.count else { return }
-                    let page = readPage(paths[index], runs: runs)
+                    let page = readPage(paths[index], runs: runs, temporaryFailure: temporaryFailure)
                     pages.withLock { $0[index] = page }
                 }
             }
@@ -136,7 +139,9 @@ struct Discovery: Sendable {
         return pages.withLock { $0 }
     }
 
-    private func readPage(_ path: [String], runs: Locked<Int>) -> HelpPage? {
+    /// The page of `path`, or nil; sets `temporaryFailure` when a run timed out, could not start
+    /// or was cancelled (the result may differ next time, so it is not cached).
+    private func readPage(_ path: [String], runs: Locked<Int>, temporaryFailure: Locked<Bool>) -> HelpPage? {
         var flags = [config.help]
         if !path.isEmpty && config.help != "-h" { flags.append("-h") }
         for flag in flags {
@@ -149,11 +154,14 @@ struct Discovery: Sendable {
             switch outcome.end {
             case .timedOut:
                 log("help '\(shown)' timed out after \(helpTimeoutMs) ms; killed")
+                temporaryFailure.withLock { $0 = true }
                 continue
             case .failedToStart(let why):
                 log("help '\(shown)' could not be started: \(why)")
+                temporaryFailure.withLock { $0 = true }
                 return nil
             case .cancelled:
+                temporaryFailure.withLock { $0 = true }
                 return nil
             case .exited:
                 break
