@@ -15,7 +15,9 @@ install: $(if $(NO_BUILD),,build)
 	install -d $(PREFIX)/bin $(PLUGIN_DIR)
 	install -m 755 $(BUILD_DIR)/mcp-host $(PREFIX)/bin/mcp-host
 	install -m 755 $(BUILD_DIR)/mcph-supervisor $(PLUGIN_DIR)/mcph-supervisor
-	install -m 755 $(BUILD_DIR)/libmcph-stdio.so $(BUILD_DIR)/libmcph-namespace-router.so $(BUILD_DIR)/libmcph-cli.so $(PLUGIN_DIR)/
+	install -m 755 $(BUILD_DIR)/libmcph-stdio.so $(BUILD_DIR)/libmcph-namespace-router.so $(BUILD_DIR)/libmcph-cli.so $(BUILD_DIR)/libmcph-http.so $(PLUGIN_DIR)/
+	install -m 755 $(BUILD_DIR)/libmcph-alias-router.so $(BUILD_DIR)/libmcph-filter-router.so $(PLUGIN_DIR)/
+	install -m 755 $(BUILD_DIR)/libmcph-tcp.so $(PLUGIN_DIR)/
 
 test:
 	scripts/test

@@ -17,4 +17,5 @@ _Static_assert(MCPH_DESCRIPTOR_SIZE_1_0 == 72, "mcph_plugin_descriptor 1.0 size"
 _Static_assert(MCPH_CONN_CALLBACKS_SIZE_1_0 == 40, "mcph_conn_callbacks 1.0 size");
 _Static_assert(MCPH_TRANSPORT_SIZE_1_0 == 48, "mcph_transport_v1 1.0 size");
 _Static_assert(MCPH_ROUTER_SIZE_1_0 == 24, "mcph_router_v1 1.0 size");
+_Static_assert(MCPH_CONN_CALLBACKS_SIZE_1_3 == 48, "mcph_conn_callbacks 1.3 size");
 #endif

@@ -17,9 +17,11 @@ struct PluginOptions: ParsableArguments {
 
     var resolvedDirectories: [String] { directories.isEmpty ? HostPaths.defaultPluginDirectories : directories }
 
-    /// The plugin loader for these options (plugin directories and state directory).
-    func loader(logger: Logger) -> PluginLoader {
-        PluginLoader(logger: logger, stateDirectory: HostPaths.stateDirectory(flag: stateDirectory, environment: ProcessInfo.processInfo.environment))
+    /// The plugin loader for these options (plugin directories and state directory), giving each
+    /// plugin its section of the configuration.
+    func loader(logger: Logger, pluginSettings: [String: [UInt8]] = [:]) -> PluginLoader {
+        PluginLoader(logger: logger, stateDirectory: HostPaths.stateDirectory(flag: stateDirectory, environment: ProcessInfo.processInfo.environment),
+                     pluginSettings: pluginSettings)
     }
 }
 
@@ -51,8 +53,10 @@ struct CoreOptions: ParsableArguments {
         valueName: "n"))
     var maxClientRequests: String?
 
-    @Option(name: .customLong("router"), help: ArgumentHelp("Id of the router plugin to use. Default: mcph.namespace if loaded, else the first router loaded.", valueName: "id"))
-    var routerID: String?
+    @Option(name: .customLong("router"), help: ArgumentHelp(
+        "A router plugin of the chain (repeatable, in chain order; overrides \"routers\" in the servers file). Default: mcph.namespace if loaded, else the first router loaded.",
+        valueName: "id"))
+    var routerIDs: [String] = []
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. Default: $MCP_HOST_LOG_LEVEL, else info (warning for one-shot commands).")
     var logLevel: String?
@@ -112,45 +116,133 @@ struct CoreOptions: ParsableArguments {
         return logger
     }
 
+    /// Where the configuration comes from: `--config`, `$MCP_HOST_CONFIG`, or the default file, and
+    /// its drop-in directory (`--config-dir`, else `servers.d` beside the file).
+    func configSource(environment: [String: String]) -> (file: String, directory: String, explicit: Bool) {
+        let explicit = configFile ?? environment["MCP_HOST_CONFIG"]
+        let file = explicit ?? HostPaths.home + "/.config/mcp-host/servers.json"
+        return (file, configDirectory ?? HostPaths.resolve("servers.d", against: HostPaths.parent(of: file)), explicit != nil)
+    }
+
+    /// Reloads the configuration into a running core (SIGHUP, file changes); nil when the host runs
+    /// without a configuration file.
+    func makeReloader(core: HostCore, logger: Logger) -> ConfigReloader? {
+        let environment = ProcessInfo.processInfo.environment
+        let source = configSource(environment: environment)
+        guard source.explicit || HostPaths.isFile(source.file) else { return nil }
+        let reloader = ConfigReloader(core: core, file: source.file, directory: source.directory,
+                                      loader: ConfigLoader(environment: environment), logger: logger)
+        reloader.watch()
+        return reloader
+    }
+
     /// Loads plugins and configuration and builds the core. Exits with a clear message when the
     /// configuration file itself is unusable; a bad server entry only disables that server.
     func makeCore(logger: Logger) throws -> HostCore {
         let environment = ProcessInfo.processInfo.environment
-        let registry = plugins.loader(logger: logger).load(directories: plugins.resolvedDirectories)
-
-        let explicit = configFile ?? environment["MCP_HOST_CONFIG"]
-        let file = explicit ?? HostPaths.home + "/.config/mcp-host/servers.json"
+        let source = configSource(environment: environment)
+        let file = source.file
         var config = HostConfig()
-        if explicit == nil && !HostPaths.isFile(file) {
+        if !source.explicit && !HostPaths.isFile(file) {
             logger.warning("no configuration: \(file) does not exist and neither --config nor MCP_HOST_CONFIG is set; serving no backends")
         } else {
             do {
-                config = try ConfigLoader(environment: environment).load(
-                    file: file, directory: configDirectory ?? HostPaths.resolve("servers.d", against: HostPaths.parent(of: file)))
+                config = try ConfigLoader(environment: environment).load(file: file, directory: source.directory)
             } catch {
                 throw ValidationError("invalid configuration: \(error)")
             }
         }
         for problem in config.problems { logger.error("configuration: \(problem)") }
+        // The configuration first: each plugin gets its own section of it at init (ABI 1.4).
+        let registry = plugins.loader(logger: logger, pluginSettings: config.pluginSettings).load(directories: plugins.resolvedDirectories)
+        for id in config.pluginSettings.keys.sorted() where !registry.plugins.contains(where: { $0.info.id == id }) {
+            logger.warning("configuration: \"plugins\" has settings for '\(id)', which is not loaded; they are not used")
+        }
         for server in config.servers where registry.transport(named: server.transport) == nil {
             logger.error("server '\(server.name)' (\(server.source)) needs transport '\(server.transport)', which no loaded plugin provides; its requests will fail until it is installed")
         }
 
         let options = try hostOptions(environment: environment)
 
-        let router: RouterPlugin?
-        if let routerID {
-            guard let chosen = registry.routers.first(where: { $0.plugin.info.id == routerID }) else {
-                throw ValidationError("no router plugin '\(routerID)' is loaded; `mcp-host plugins` lists the loaded ones")
-            }
-            router = chosen
-        } else {
-            router = registry.routers.first { $0.plugin.info.id == "mcph.namespace" } ?? registry.routers.first
+        // The router chain: --router (in order) wins over the servers file's "routers".
+        let requested = routerIDs.isEmpty ? config.routers : routerIDs
+        let chainSource = routerIDs.isEmpty ? "\"routers\" in \(file)" : "--router"
+        let chain: [RouterPlugin]
+        switch RouterChain.select(requested, from: registry.routers, source: chainSource) {
+        case .success(let routers): chain = routers
+        case .failure(let error): throw ValidationError(error.description)
         }
-        if router == nil { logger.warning("no router plugin loaded: items are exposed as SERVER__NAME without shortening") }
+        if chain.isEmpty { logger.warning("no router plugin loaded: items are exposed as SERVER__NAME without shortening") }
+        logger.debug("router chain", metadata: ["routers": "\(chain.map(\.plugin.info.id).joined(separator: " -> "))"])
 
-        let core = HostCore(config: config, registry: registry, router: Router(plugin: router), options: options, logger: logger)
+        let core = HostCore(config: config, registry: registry, router: Router(chain: chain, logger: logger), options: options, logger: logger,
+                            stateDirectory: HostPaths.stateDirectory(flag: plugins.stateDirectory, environment: environment))
         core.start()
         return core
+    }
+}
+
+extension PluginOptions {
+    /// These options as command-line arguments, paths made absolute (for a host started by
+    /// `mcp-host connect`, which may run in another directory later).
+    var forwardedArguments: [String] {
+        directories.flatMap { ["--plugins", HostPaths.absolute($0)] }
+            + (stateDirectory.map { ["--state-dir", HostPaths.absolute($0)] } ?? [])
+    }
+}
+
+extension CoreOptions {
+    /// These options as `serve` arguments, paths made absolute, for the shared host that
+    /// `mcp-host connect` starts. Keep in step with the options above.
+    var forwardedArguments: [String] {
+        var arguments = plugins.forwardedArguments
+        if let configFile { arguments += ["--config", HostPaths.absolute(configFile)] }
+        if let configDirectory { arguments += ["--config-dir", HostPaths.absolute(configDirectory)] }
+        if let requestTimeout { arguments += ["--request-timeout", requestTimeout] }
+        if let listTimeout { arguments += ["--list-timeout", listTimeout] }
+        if let maxClientRequests { arguments += ["--max-client-requests", maxClientRequests] }
+        for routerID in routerIDs { arguments += ["--router", routerID] }
+        if let logLevel { arguments += ["--log-level", logLevel] }
+        return arguments
+    }
+}
+
+/// `--socket [PATH]` and `--exit-when-idle`: the shared host's Unix socket (`serve`, `connect`).
+struct SocketOptions: ParsableArguments {
+    @Option(name: .customLong("socket"), help: ArgumentHelp(
+        "Serve clients on this Unix socket (serve), or reach the shared host there (connect); without a value $XDG_RUNTIME_DIR/mcp-host/host.sock, else /tmp/mcp-host-<uid>/host.sock.",
+        valueName: "path"))
+    var socket: String?
+
+    @Option(name: .customLong("exit-when-idle"), help: ArgumentHelp(
+        "A host serving a socket exits after this long with no client: a duration, 1s to 30d, or never. Default: never for serve, 10m for a host started by connect.",
+        valueName: "duration"))
+    var exitWhenIdle: String?
+
+    func validate() throws {
+        _ = try socketPath(environment: [:])
+        _ = try idleLimit(default: nil)
+    }
+
+    /// The socket from `--socket`, else the default one when `orDefault`; nil when not given.
+    func socketPath(environment: [String: String], orDefault: Bool = false) throws -> SocketPath? {
+        guard let text = socket ?? (orDefault ? HostPaths.defaultSocketPath(environment: environment) : nil) else { return nil }
+        do {
+            return try SocketPath.parse(text, setting: "--socket")
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// Seconds without clients before the host exits; nil for never (`never`, or not given and
+    /// `fallback` nil).
+    func idleLimit(default fallback: Double?) throws -> Double? {
+        guard let text = exitWhenIdle else { return fallback }
+        if text.trimmingCharacters(in: .whitespaces).lowercased() == "never" { return nil }
+        do {
+            return try SettingCheck.duration(text, setting: "--exit-when-idle", range: SocketFrontEnd.exitWhenIdleRange)
+        } catch {
+            throw ValidationError(error.description + ", or never")
+        }
     }
 }

@@ -2,14 +2,17 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Host
+import Logging
 
 struct ServeCommand: AsyncParsableCommand {
     static let defaultHTTPAddress = "127.0.0.1:7332"
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve MCP clients on stdin/stdout (the default), or over HTTP with --http.")
+        abstract: "Serve MCP clients on stdin/stdout (the default), over HTTP with --http, or on a Unix socket with --socket (also with --http).")
 
     @OptionGroup var options: CoreOptions
+
+    @OptionGroup var socketOptions: SocketOptions
 
     @Option(name: .customLong("http"), help: ArgumentHelp(
         "Serve Streamable HTTP (/mcp) and HTTP+SSE (/sse) on this address instead of stdio; without a value \(defaultHTTPAddress).",
@@ -20,7 +23,7 @@ struct ServeCommand: AsyncParsableCommand {
     var insecure = false
 
     @Option(name: .customLong("auth-token-file"), help: ArgumentHelp(
-        "File with accepted bearer tokens, one per line; also $MCP_HOST_AUTH_TOKEN. With tokens, every HTTP request needs one.", valueName: "file"))
+        "File with accepted bearer tokens, one per line as TOKEN [subject=NAME] [roles=a,b]; also $MCP_HOST_AUTH_TOKEN (no subject). With tokens, every HTTP request needs one.", valueName: "file"))
     var authTokenFile: String?
 
     @Option(name: .customLong("allow-origin"), help: ArgumentHelp("An Origin allowed besides loopback ones (repeatable), e.g. https://app.example.", valueName: "origin"))
@@ -50,6 +53,9 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         var http = HTTPOptions()
         try applyNumbers(to: &http)
+        if socketOptions.socket == nil && socketOptions.exitWhenIdle != nil {
+            throw ValidationError("--exit-when-idle: only a host serving a socket exits when idle; add --socket")
+        }
     }
 
     /// Parses and checks `--max-body-bytes`, `--session-timeout`, `--shutdown-timeout`, `--max-sessions`.
@@ -76,15 +82,25 @@ struct ServeCommand: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let logger = options.bootstrapLogging(defaultLevel: .info)
         let httpOptions = try http.map(makeHTTPOptions)
+        if let path = try socketOptions.socketPath(environment: ProcessInfo.processInfo.environment) {
+            try await serveSocket(path, http: httpOptions, logger: logger)
+            return
+        }
         let core = try options.makeCore(logger: logger)
+        let reloader = options.makeReloader(core: core, logger: logger)
+        let hangups = SignalWatcher(signals: [SIGHUP]) { _ in reloader?.reload(trigger: "SIGHUP") }
+        defer {
+            hangups.cancel()
+            reloader?.stop()
+        }
         if let httpOptions {
             let frontEnd = HTTPFrontEnd(core: core, options: httpOptions, metrics: HostMetrics.bootstrap(), logger: logger)
-            let signals = SignalWatcher(signals: [SIGTERM, SIGINT, SIGHUP]) { _ in frontEnd.stop() }
+            let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { _ in frontEnd.stop() }
             try await frontEnd.run()
             signals.cancel()
         } else {
             let frontEnd = StdioFrontEnd(core: core, logger: logger)
-            let signals = SignalWatcher(signals: [SIGTERM, SIGINT, SIGHUP]) { signal in
+            let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { signal in
                 frontEnd.stop(reason: "signal \(signal)")
             }
             await frontEnd.run() // ends with the core's shutdown
@@ -92,6 +108,65 @@ struct ServeCommand: AsyncParsableCommand {
         }
         await core.registry.shutdown(logger: logger) // plugins' deinit, after every connection is destroyed
         logger.info("mcp-host stopped")
+    }
+
+    /// The shared host: clients on a Unix socket (and on HTTP too with `--http`). The socket is
+    /// claimed before the core starts, so a second host on it fails at once with a clear error.
+    private func serveSocket(_ path: SocketPath, http httpOptions: HTTPOptions?, logger: Logger) async throws {
+        let listener: SocketListener
+        do {
+            listener = try SocketListener(claiming: path, logger: logger)
+        } catch {
+            logger.error("cannot serve on the socket: \(error)")
+            throw ExitCode.failure
+        }
+        let core: HostCore
+        do {
+            core = try options.makeCore(logger: logger)
+            try listener.listen()
+        } catch let error as SharedHostError {
+            logger.error("cannot serve on the socket: \(error)")
+            listener.close()
+            throw ExitCode.failure
+        } catch {
+            listener.close()
+            throw error
+        }
+        let frontEnd = SocketFrontEnd(core: core, listener: listener, exitWhenIdle: try socketOptions.idleLimit(default: nil), logger: logger)
+        let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { signal in frontEnd.stop(reason: "signal \(signal)") }
+        let reloader = options.makeReloader(core: core, logger: logger)
+        let hangups = SignalWatcher(signals: [SIGHUP]) { _ in reloader?.reload(trigger: "SIGHUP") }
+        defer {
+            hangups.cancel()
+            reloader?.stop()
+        }
+        var failure: (any Error)?
+        if let httpOptions {
+            // Both front-ends share the core; the HTTP one shuts it down when it stops, and
+            // either one stopping stops the other.
+            let http = HTTPFrontEnd(core: core, options: httpOptions, metrics: HostMetrics.bootstrap(), logger: logger)
+            let httpRun = Task { () -> (any Error)? in
+                defer { frontEnd.stop(reason: "the HTTP front-end stopped") }
+                do {
+                    try await http.run()
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            Task {
+                _ = await frontEnd.stopRequested()
+                http.stop()
+            }
+            await frontEnd.run(shutdownCore: { _ = await httpRun.value })
+            failure = await httpRun.value
+        } else {
+            await frontEnd.run(shutdownCore: { await core.shutdown() })
+        }
+        signals.cancel()
+        await core.registry.shutdown(logger: logger)
+        logger.info("mcp-host stopped")
+        if let failure { throw failure }
     }
 
     private func makeHTTPOptions(_ address: String) throws -> HTTPOptions {
@@ -109,9 +184,13 @@ struct ServeCommand: AsyncParsableCommand {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw ValidationError("--auth-token-file: cannot read \(file)")
             }
-            http.bearerTokens += text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            do {
+                http.bearerTokens += try BearerTokenFile.parse(text) // TOKEN [subject=NAME] [roles=a,b]
+            } catch {
+                throw ValidationError("--auth-token-file \(file): \(error)")
+            }
         }
-        if let token = ProcessInfo.processInfo.environment["MCP_HOST_AUTH_TOKEN"], !token.isEmpty { http.bearerTokens.append(token) }
+        if let token = ProcessInfo.processInfo.environment["MCP_HOST_AUTH_TOKEN"], !token.isEmpty { http.bearerTokens.append(BearerToken(token)) }
         if let refusal = HTTPFrontEnd.bindRefusal(http) { throw ValidationError(refusal) }
         return http
     }

@@ -12,6 +12,8 @@ import Testing
         "1.0": "75b96613fa99ae13",
         "1.1": "a123996fd7e121cd",
         "1.2": "a4272f17bbfdb74d",
+        "1.3": "b98ed4b8bac28484",
+        "1.4": "1c78dc007163fae8",
     ]
 
     static var fixtureHeaderPath: String {
@@ -55,6 +57,9 @@ import Testing
         #expect(PluginABI.callbacksV1Size == 40)
         #expect(PluginABI.transportV1Size == 48)
         #expect(PluginABI.routerV1Size == 24)
+        // Appended in 1.3: on_related_message (one more function pointer).
+        #expect(MemoryLayout<mcph_conn_callbacks>.offset(of: \.on_related_message) == 40)
+        #expect(MemoryLayout<mcph_conn_callbacks>.size == 48)
     }
 
     /// A growable struct declared shorter than the reader's: only the declared bytes are read,

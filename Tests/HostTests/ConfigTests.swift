@@ -51,6 +51,58 @@ import Testing
         #expect(config.problems.count == 3)
     }
 
+    @Test func httpEntriesAreCheckedWithoutQuotingSecrets() throws {
+        let secret = "s3cr3t-value"
+        let dir = try directory(["servers.json": #"""
+        {"mcpServers": {
+          "ok": {"url": "https://example.com/mcp", "headers": {"Authorization": "Bearer ${TOKEN}"}, "connect_timeout": "5s", "max_connections": 16, "request_timeout": "2s"},
+          "sse": {"type": "sse", "url": "http://127.0.0.1:9/sse"},
+          "num": {"url": 5},
+          "scheme": {"url": "ftp://example.com/${TOKEN}"},
+          "hdr": {"url": "http://h/mcp", "headers": {"X-Key": 1}},
+          "crlf": {"url": "http://h/mcp", "headers": {"X-Key": "a\r\nInjected: ${TOKEN}"}},
+          "ct": {"url": "http://h/mcp", "connect_timeout": "soon"},
+          "mc": {"url": "http://h/mcp", "max_connections": 0},
+          "rt": {"command": "x", "request_timeout": "-1s"},
+          "leak": {"url": "http://h/mcp", "connect_timeout": "${TOKEN}"}
+        }}
+        """#])
+        let config = try ConfigLoader(environment: ["TOKEN": secret]).load(file: dir + "/servers.json", directory: nil)
+        #expect(config.servers.map(\.name) == ["ok", "sse"])
+        #expect(config.servers.map(\.transport) == ["http", "http"])
+        let ok = try #require(config.servers.first)
+        #expect(ok.requestTimeout == 2)
+        #expect(try object(ok)["request_timeout"] == nil, "the host's key is not passed to the transport")
+        #expect(try object(config.servers[1])["type"] as? String == "sse", "the plugin still learns it is legacy SSE")
+        let messages = config.problems.map(\.description)
+        #expect(config.problems.map { $0.server ?? "" }.sorted() == ["crlf", "ct", "hdr", "leak", "mc", "num", "rt", "scheme"])
+        #expect(messages.contains { $0.contains("server 'leak': \"connect_timeout\": '(a value from the environment)'") }, "\(messages)")
+        #expect(messages.contains { $0.contains("server 'num': \"url\": must be a string") }, "\(messages)")
+        #expect(messages.contains { $0.contains("server 'scheme': \"url\": must be an http:// or https:// URL") }, "\(messages)")
+        #expect(messages.contains { $0.contains("server 'hdr': \"headers.X-Key\": must be a string") }, "\(messages)")
+        #expect(messages.contains { $0.contains("server 'crlf': \"headers.X-Key\": must not contain line breaks") }, "\(messages)")
+        #expect(messages.contains { $0.contains("server 'ct': \"connect_timeout\"") }, "\(messages)")
+        #expect(messages.contains { $0.contains("server 'mc': \"max_connections\"") }, "\(messages)")
+        #expect(messages.contains { $0.contains("server 'rt': \"request_timeout\"") }, "\(messages)")
+        #expect(!messages.contains { $0.contains(secret) }, "no error quotes a substituted secret: \(messages)")
+    }
+
+    @Test func pluginSectionsAreReadSubstitutedAndReplacedByLaterFiles() throws {
+        let dir = try directory([
+            "servers.json": #"{"plugins": {"mcph.filter": {"deny": ["${PATTERN}"]}, "mcph.alias": {"aliases": {"a__x": "x"}}}, "mcpServers": {"a": {"command": "a"}}}"#,
+            "servers.d/10-more.json": #"{"plugins": {"mcph.alias": {"aliases": {"a__y": "y"}}}}"#,
+            "servers.d/20-bad.json": #"{"plugins": {"mcph.bad": 5}}"#,
+        ])
+        let config = try ConfigLoader(environment: ["PATTERN": "*push*"]).load(file: dir + "/servers.json", directory: dir + "/servers.d")
+        #expect(config.servers.map(\.name) == ["a"])
+        #expect(String(decoding: try #require(config.pluginSettings["mcph.filter"]), as: UTF8.self) == #"{"deny":["*push*"]}"#)
+        #expect(String(decoding: try #require(config.pluginSettings["mcph.alias"]), as: UTF8.self) == #"{"aliases":{"a__y":"y"}}"#,
+                "a later file replaces a plugin's section")
+        #expect(config.pluginSettings["mcph.bad"] == nil)
+        #expect(config.problems.map(\.description).contains { $0.contains("20-bad.json: \"plugins.mcph.bad\": must be an object") },
+                "\(config.problems)")
+    }
+
     @Test func invalidMainFileIsAnErrorNamingIt() throws {
         let dir = try directory(["servers.json": #"{"mcpServers": {"a": }"#])
         #expect {

@@ -17,7 +17,7 @@ import Testing
         let info = PluginInfo(id: "test.broken-lengths", name: "broken", version: "0", description: "", abiMajor: 1, abiMinor: 1,
                               kinds: UInt32(MCPH_KIND_ROUTER), path: "(test)")
         let plugin = LoadedPlugin(info: info, descriptor: descriptor, state: nil, deinitFunction: nil)
-        let table = mcph_router_v1(struct_size: UInt32(MemoryLayout<mcph_router_v1>.size), expose: expose, route: route)
+        let table = mcph_router_v1(struct_size: UInt32(MemoryLayout<mcph_router_v1>.size), expose: expose, route: route, allow: nil)
         return Router(plugin: RouterPlugin(plugin: plugin, table: table))
     }
 

@@ -16,6 +16,12 @@ struct CLITransportTests {
         return host
     }
 
+    /// Drops the host's catalog cache (<state>/catalog), which would answer the next host's list
+    /// without opening the backend: for tests about the plugin's own discovery cache.
+    private func forgetCatalog(_ state: String) {
+        try? FileManager.default.removeItem(atPath: state + "/catalog")
+    }
+
     private func tools(_ host: HostProcess, id: Int) throws -> [[String: Any]] {
         try host.request(id, "tools/list")
         return try #require((try host.response(id: id)["result"] as? [String: Any])?["tools"] as? [[String: Any]])
@@ -150,6 +156,7 @@ struct CLITransportTests {
         first.closeStdin()
         try first.waitForExit()
         #expect(chmod(state + "/mcph.cli", 0o777) == 0)
+        forgetCatalog(state)
         let before = try String(contentsOfFile: helpLog, encoding: .utf8)
         let second = try host(servers, dir: dir, state: state)
         #expect(try tools(second, id: 1).compactMap { $0["name"] as? String }.sorted() == names)
@@ -176,6 +183,7 @@ struct CLITransportTests {
         tools0[0]["fixedArgs"] = ["-c", "evil"]
         entry["tools"] = tools0
         try JSONSerialization.data(withJSONObject: entry).write(to: URL(fileURLWithPath: path))
+        forgetCatalog(state)
         let before = try String(contentsOfFile: helpLog, encoding: .utf8)
         let second = try host(servers, dir: dir, state: state)
         #expect(try tools(second, id: 1).compactMap { $0["name"] as? String }.sorted() == names)
@@ -357,6 +365,7 @@ struct CLITransportTests {
         for file in try FileManager.default.contentsOfDirectory(atPath: state + "/mcph.cli") {
             try "{not json".write(toFile: state + "/mcph.cli/" + file, atomically: true, encoding: .utf8)
         }
+        forgetCatalog(state)
         let second = try host(servers, dir: dir, state: state)
         #expect(try tools(second, id: 1).compactMap { $0["name"] as? String }.sorted() == names)
         #expect(second.stderr.contains("discovery cache unusable"), "\(second.stderr.suffix(2000))")

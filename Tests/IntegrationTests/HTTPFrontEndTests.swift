@@ -52,11 +52,12 @@ struct HTTPFrontEndTests {
         #expect(document["backends_configured"] as? Int == 1)
         #expect(document["backends_connected"] as? Int == 1)
         #expect(document["active_clients"] as? Int == 0)
-        #expect(((document["backends"] as? [String: Any])?["f"] as? [String: Any])?["state"] as? String == "ready")
+        // Started and answering nothing right now: "idle" (ready with nothing in flight).
+        #expect(((document["backends"] as? [String: Any])?["f"] as? [String: Any])?["state"] as? String == "idle")
         let metrics = try await http.send("GET", "/metrics")
         #expect(metrics.body.contains(#"mcp_host_requests_total{method="tools/call",outcome="ok"} 2"#), "\(metrics.body.prefix(2000))")
         #expect(metrics.body.contains("mcp_host_request_duration_seconds_bucket"))
-        #expect(metrics.body.contains(#"mcp_host_backend_state{backend="f",state="ready"} 1"#))
+        #expect(metrics.body.contains(#"mcp_host_backend_state{backend="f",state="idle"} 1"#))
         http.host.process.terminate()
         #expect(try http.host.waitForExit() == 0)
     }
@@ -126,6 +127,9 @@ struct HTTPFrontEndTests {
         let dir = try Paths.temporaryDirectory()
         let http = try HTTPHost(config: try writeConfig(["f": fakeServer(name: "f")], in: dir))
         let first = try await http.initialize(), second = try await http.initialize()
+        // Started first, so that the slow call is surely in flight (not waiting for a cold start
+        // it would share with the sampling call) when the backend asks.
+        _ = try await http.post(#"{"jsonrpc":"2.0","id":0,"method":"tools/call","params":{"name":"f__echo","arguments":{"text":"warm"}}}"#, session: second)
         // Both sessions have a call in flight on the same backend when it asks for sampling.
         let slow = Task { try await http.post(#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"f__slow","arguments":{"ms":1500}}}"#, session: second) }
         try await Task.sleep(for: .milliseconds(300))

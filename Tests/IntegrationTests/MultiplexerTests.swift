@@ -118,6 +118,41 @@ struct MultiplexerTests {
         host.closeStdin()
         try host.waitForExit()
     }
+
+    /// A server's own `request_timeout` replaces `--request-timeout` for its requests only, both
+    /// shorter (its call is cut off) and longer (its call outlives the host's default).
+    @Test func aServersOwnRequestTimeoutReplacesTheHostsForItsRequests() throws {
+        let dir = try Paths.temporaryDirectory()
+        let log = dir + "/quick.log"
+        var quick = fakeServer(name: "quick", log: log)
+        quick["request_timeout"] = "1s"
+        var patient = fakeServer(name: "patient")
+        patient["request_timeout"] = "20s"
+        let host = try HostProcess.initialized(["quick": quick, "patient": patient, "plain": fakeServer(name: "plain")],
+                                               in: dir, extra: ["--request-timeout", "3"])
+        for (i, name) in ["quick", "patient", "plain"].enumerated() {
+            try host.request("warm\(i)", "tools/call", ["name": "\(name)__echo", "arguments": ["text": "warm"]])
+            _ = try host.response(id: "warm\(i)")
+        }
+        let start = Date()
+        try host.request(1, "tools/call", ["name": "quick__slow", "arguments": ["ms": 6000]])
+        try host.request(2, "tools/call", ["name": "patient__slow", "arguments": ["ms": 4500]])
+        try host.request(3, "tools/call", ["name": "plain__slow", "arguments": ["ms": 6000]])
+        let quickAnswer = try host.response(id: 1, timeout: 10)
+        let quickError = quickAnswer["error"] as? [String: Any]
+        #expect(quickError?["code"] as? Int == -32001, "\(quickAnswer)")
+        #expect((quickError?["message"] as? String)?.contains("'quick'") == true)
+        #expect(Date().timeIntervalSince(start) < 2.9, "cut off by its own 1 s, not the host's 3 s")
+        let plainAnswer = try host.response(id: 3, timeout: 10)
+        #expect((plainAnswer["error"] as? [String: Any])?["code"] as? Int == -32001, "the host's 3 s still applies to the others")
+        let patientAnswer = try host.response(id: 2, timeout: 15)
+        #expect(patientAnswer["result"] != nil, "4.5 s is within its own 20 s: \(patientAnswer)")
+        _ = try waitFor("the quick backend to see the cancel") {
+            try loggedMessages(log).first { $0["method"] as? String == "notifications/cancelled" }
+        }
+        host.closeStdin()
+        try host.waitForExit()
+    }
 }
 
 func loggedMessages(_ path: String) throws -> [[String: Any]] {

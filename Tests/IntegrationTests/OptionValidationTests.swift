@@ -25,6 +25,7 @@ import Testing
         process.arguments = arguments + ["--plugins", Paths.pluginsDir] + (arguments.contains("--config") ? [] : ["--config", config])
         var env = ProcessInfo.processInfo.environment
         for key in ["MCP_HOST_REQUEST_TIMEOUT", "MCP_HOST_MAX_CLIENT_REQUESTS", "MCP_HOST_LOG_LEVEL"] { env[key] = nil }
+        env["MCP_HOST_STATE_DIR"] = directory + "/state" // its own catalog cache, never ~/.local/state
         for (key, value) in environment { env[key] = value }
         process.environment = env
         process.standardInput = FileHandle.nullDevice

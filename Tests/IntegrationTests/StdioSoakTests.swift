@@ -123,6 +123,9 @@ final class SoakClient: @unchecked Sendable { // safe: mutable state lives in `s
         let config = try writeConfig(["s": server], in: dir)
         process.executableURL = URL(fileURLWithPath: Paths.host)
         process.arguments = ["--plugins", Paths.pluginsDir, "--config", config, "--request-timeout", "1", "--log-level", "warning"]
+        var env = ProcessInfo.processInfo.environment
+        env["MCP_HOST_STATE_DIR"] = dir + "/state" // its own catalog cache, never ~/.local/state
+        process.environment = env
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stderr

@@ -32,6 +32,9 @@ public final class Backend: Sendable {
         /// The host shut the connection down because the backend was idle (the reaper): a request
         /// that raced it starts the backend again rather than failing.
         let reaped = Atomic<Bool>(false)
+        /// What the transport said when it opened (ABI 1.3): the process it started, and a
+        /// description of the connection, for status.
+        let openedAs = Locked<(pid: Int32, detail: String)>((0, ""))
 
         /// The connection is over for requests: it ended, or stopped being the current one (set
         /// before its table is failed, so a request registered after that sees it).
@@ -59,17 +62,12 @@ public final class Backend: Sendable {
         }
     }
 
-    enum State {
-        case stopped
-        case starting(Task<Result<Live, BackendError>, Never>)
-        case ready(Live)
-        case backingOff(until: UInt64, reason: String)
-    }
+    typealias Lifecycle = BackendLifecycle<Live, Task<Result<Live, BackendError>, Never>>
 
     private struct Control {
-        var state: State = .stopped
+        /// Stopped, starting, ready, reaping, backing off, removed (see BackendLifecycle).
+        var lifecycle: Lifecycle
         var link: Link?
-        var failures = 0
         var shuttingDown = false
         /// The running list fetch of each kind, and the catalog generation it started at.
         var listTasks: [ItemKind: (generation: UInt64, task: Task<Result<Catalog.Items, BackendError>, Never>)] = [:]
@@ -85,9 +83,11 @@ public final class Backend: Sendable {
     let logger: Logger
     let sessions: SessionRegistry
     let catalog: Catalog
+    /// The catalog cache, when the host keeps one (see Lists).
+    let catalogRefresh: CatalogRefresh?
     let serverRequests: ServerRequests
     let routing: RoutingTable
-    private let control = Locked(Control())
+    private let control: Locked<Control>
     let mux = Locked(PendingTable<Waiter>())
     /// Resource URI -> the sessions subscribed to it, and the backend's own subscription (see
     /// Subscriptions: once per URI, its operations in order).
@@ -98,7 +98,8 @@ public final class Backend: Sendable {
     private let lastActivity = Atomic<UInt64>(MonotonicClock.nanoseconds())
 
     init(config: ServerConfig, registry: PluginRegistry, options: HostOptions, logger: Logger,
-         sessions: SessionRegistry, catalog: Catalog, serverRequests: ServerRequests, routing: RoutingTable) {
+         sessions: SessionRegistry, catalog: Catalog, serverRequests: ServerRequests, routing: RoutingTable,
+         catalogRefresh: CatalogRefresh? = nil) {
         self.config = config
         self.registry = registry
         self.options = options
@@ -107,23 +108,23 @@ public final class Backend: Sendable {
         self.logger = logger
         self.sessions = sessions
         self.catalog = catalog
+        self.catalogRefresh = catalogRefresh
         self.serverRequests = serverRequests
         self.routing = routing
+        self.control = Locked(Control(lifecycle: Lifecycle(backoff: .init(initial: options.startBackoff.initial,
+                                                                            maximum: options.startBackoff.maximum))))
     }
 
     /// A short state name for status output.
     public var stateName: String {
-        control.withLock { control in
-            switch control.state {
-            case .stopped: return "stopped"
-            case .starting: return "starting"
-            case .ready: return "ready"
-            case .backingOff: return "backing-off"
-            }
-        }
+        let idle = inFlight == 0
+        return control.withLock { $0.lifecycle.stateName(idle: idle) }
     }
 
     public var inFlight: Int { mux.withLock { $0.count } }
+
+    /// Seconds a request to this backend may take: its own `request_timeout`, else the host's.
+    var requestTimeout: Double { config.requestTimeout ?? options.requestTimeout }
 
     /// (URI, session) subscription pairs held on this backend.
     public var subscriptionCount: Int { subscriptions.count }
@@ -136,16 +137,13 @@ public final class Backend: Sendable {
         let now = MonotonicClock.nanoseconds()
         let next: Next = control.withLock { control in
             if control.shuttingDown { return .fail(.cancelled("mcp-host is shutting down")) }
-            switch control.state {
-            case .ready(let live): return .live(live)
-            case .starting(let task): return .wait(task)
-            case .backingOff(let until, let reason) where now < until:
-                return .fail(.backingOff(backend: name, reason: reason,
-                                         retryInSeconds: MonotonicClock.wholeSecondsRoundedUp(nanoseconds: MonotonicClock.remaining(until: until, now: now))))
-            case .stopped, .backingOff:
-                let task = Task { await self.start() }
-                control.state = .starting(task)
-                return .wait(task)
+            switch control.lifecycle.admit(now: now, makeStart: { Task { await self.start() } }) {
+            case .live(let live): return .live(live)
+            case .wait(let task), .started(let task): return .wait(task)
+            case .backingOff(let reason, let retryIn):
+                return .fail(.backingOff(backend: name, reason: reason, retryInSeconds: MonotonicClock.wholeSecondsRoundedUp(nanoseconds: retryIn)))
+            case .refused(let reason):
+                return .fail(.cancelled(reason))
             }
         }
         switch next {
@@ -166,27 +164,42 @@ public final class Backend: Sendable {
 
     private func start() async -> Result<Live, BackendError> {
         var result = await connectAndInitialize()
+        var backoff: Double?
+        var unused: Link?
         control.withLock { control in
+            let now = MonotonicClock.nanoseconds()
             switch result {
             case .success(let live) where control.link !== live.link:
                 // The connection ended between the initialize answer and here (connectionEnded
                 // cleared `link` but saw no `.ready` to reset): never mark a dead link ready. Not a
                 // failed start (the handshake worked), so the next use starts it again at once.
-                control.state = .stopped
+                control.lifecycle.startLost("exited right after its start", now: now)
                 result = .failure(.exited(backend: name, detail: "exited right after its start"))
             case .success(let live):
-                control.failures = 0
-                control.state = control.shuttingDown ? .stopped : .ready(live)
-                lastActivity.store(MonotonicClock.nanoseconds(), ordering: .relaxed) // idle from its start
+                if control.shuttingDown || !control.lifecycle.startSucceeded(live, now: now) {
+                    // Stopped or removed meanwhile: this connection serves nobody.
+                    control.lifecycle.startLost("stopped while it started", now: now)
+                    if control.link === live.link { control.link = nil }
+                    live.link.retired.store(true, ordering: .releasing)
+                    unused = live.link
+                    result = .failure(.cancelled("backend '\(name)' was stopped while it started"))
+                }
+                lastActivity.store(now, ordering: .relaxed) // idle from its start
             case .failure(let error):
-                control.failures = min(control.failures + 1, 64)
-                let delay = min(options.startBackoff.initial * Double(1 << min(control.failures - 1, 16)), options.startBackoff.maximum)
-                control.state = .backingOff(until: MonotonicClock.deadline(after: delay, from: MonotonicClock.nanoseconds()), reason: error.description)
+                backoff = control.lifecycle.startFailed(error.description, now: now)
             }
         }
+        if let unused { closeUnused(unused) }
         switch result {
-        case .success(let live): logger.info("backend ready", metadata: ["server": "\(live.serverInfo)"])
-        case .failure(let error): logger.error("\(error.description)")
+        case .success(let live):
+            logger.info("backend ready", metadata: ["server": "\(live.serverInfo)"])
+            refreshCachedLists()
+        case .failure(let error):
+            if let backoff {
+                logger.error("\(error.description); backing off \(formatSeconds(backoff)) s before the next start")
+            } else {
+                logger.error("\(error.description)")
+            }
         }
         return result
     }
@@ -198,12 +211,20 @@ public final class Backend: Sendable {
         // A reaped process may still be in its grace (holding a port, a lock file): a new one
         // starts once it is gone, bounded by the grace.
         await waitForReaped()
+        // Removed (a reload) or shutting down while it waited: start nothing.
+        if let reason = control.withLock({ control -> String? in
+            if control.shuttingDown { return "backend '\(name)' was stopped while it started" }
+            if case .removed(let reason) = control.lifecycle.phase { return reason }
+            return nil
+        }) {
+            return .failure(.cancelled(reason))
+        }
         let box = LinkBox()
         let connection = BackendConnection(
             transport: transport, logger: logger,
-            onMessage: { [weak self] bytes in
+            onMessage: { [weak self] bytes, related in
                 guard let self, let link = box.link else { return }
-                self.received(bytes, on: link)
+                self.received(bytes, on: link, related: related)
             },
             onEvent: { [weak self] event in
                 guard let self, let link = box.link else { return }
@@ -211,15 +232,22 @@ public final class Backend: Sendable {
             })
         let link = Link(connection: connection)
         box.link = link
-        control.withLock { $0.link = link }
+        // Recorded under the same lock as `shutdown` sets `shuttingDown` and reads the link: either
+        // this start sees the shutdown, or the shutdown sees (and closes) this link.
+        let stopped = control.withLock { control -> Bool in
+            if control.shuttingDown { return true }
+            control.link = link
+            return false
+        }
+        if stopped { return .failure(.cancelled("backend '\(name)' was stopped while it started")) }
         do {
             try connection.open(config: config.transportConfig)
         } catch {
             control.withLock { if $0.link === link { $0.link = nil } }
             return .failure(.startFailed(backend: name, reason: error.description))
         }
-        if case .failure(let error) = await link.opened.value(timeout: options.requestTimeout,
-                                                             orElse: .failure(.startFailed(backend: self.name, reason: "the transport did not open within \(formatSeconds(self.options.requestTimeout)) s"))) {
+        if case .failure(let error) = await link.opened.value(timeout: requestTimeout,
+                                                             orElse: .failure(.startFailed(backend: self.name, reason: "the transport did not open within \(formatSeconds(self.requestTimeout)) s"))) {
             link.connection.close(graceMs: 0)
             return .failure(error)
         }
@@ -274,7 +302,7 @@ public final class Backend: Sendable {
     /// Sends one of the host's own requests (initialize, lists) and waits for its response.
     func request(on link: Link, method: String, params: [UInt8]?, deadline: UInt64? = nil) async -> Result<Envelope, BackendError> {
         let waiter = OneShot<Result<Envelope, BackendError>>()
-        let deadline = deadline ?? MonotonicClock.deadline(after: options.requestTimeout, from: MonotonicClock.nanoseconds())
+        let deadline = deadline ?? MonotonicClock.deadline(after: requestTimeout, from: MonotonicClock.nanoseconds())
         let id = mux.withLock {
             $0.register(.init(waiter: .host(waiter), session: 0, clientID: [], progressToken: nil, deadline: deadline, method: method))
         }
@@ -295,10 +323,12 @@ public final class Backend: Sendable {
             routing.finish(ticket)
             return
         }
-        let left = MonotonicClock.seconds(nanoseconds: MonotonicClock.remaining(until: ticket.deadline, now: MonotonicClock.nanoseconds()))
+        // A backend's own request timeout counts from the request's arrival, like the host's.
+        let deadline = config.requestTimeout.map { MonotonicClock.deadline(after: $0, from: ticket.started) } ?? ticket.deadline
+        let left = MonotonicClock.seconds(nanoseconds: MonotonicClock.remaining(until: deadline, now: MonotonicClock.nanoseconds()))
         switch await ready(within: left, method: method) {
         case .success(let live):
-            send(envelope, from: session, rename: rename, on: live, deadline: ticket.deadline, ticket: ticket)
+            send(envelope, from: session, rename: rename, on: live, deadline: deadline, ticket: ticket)
         case .failure(let error):
             if routing.finish(ticket) { session.dropped(); return }
             session.reply(JSONRPC.error(id: envelope.idBytes, code: error.code, message: error.description))
@@ -307,16 +337,13 @@ public final class Backend: Sendable {
 
     /// The live backend if it is ready now (the common case, decided without awaiting).
     var liveNow: Live? {
-        control.withLock { control in
-            if case .ready(let live) = control.state { return live }
-            return nil
-        }
+        control.withLock { $0.lifecycle.live }
     }
 
     /// Forwards a client's request to a ready backend without awaiting anything: the fast path.
     func forwardNow(_ envelope: Envelope, from session: ClientSession, rename: (range: Range<Int>, name: String)?, on live: Live) {
         send(envelope, from: session, rename: rename, on: live,
-             deadline: MonotonicClock.deadline(after: options.requestTimeout, from: MonotonicClock.nanoseconds()), ticket: nil)
+             deadline: MonotonicClock.deadline(after: requestTimeout, from: MonotonicClock.nanoseconds()), ticket: nil)
     }
 
     /// Registers the request in the table (within the per-client cap), sends it, then hands a
@@ -386,6 +413,22 @@ public final class Backend: Sendable {
             // Cancelled between the check above and the hand-off: cancel it after the request.
             session.dropped()
             sendCancel(id, reason: "cancelled by the client")
+        }
+    }
+
+    /// Closes and destroys a connection that finished its start after the backend was stopped or
+    /// removed: it is no longer the backend's current one, so nothing else would end it.
+    private func closeUnused(_ link: Link) {
+        logger.info("closing a connection that finished starting after its backend was stopped")
+        link.connection.close(graceMs: options.shutdownGraceMs)
+        let bound = Double(options.shutdownGraceMs) / 1000 + 5
+        Task {
+            _ = await link.ended.value(timeout: bound, orElse: "")
+            // destroy() joins the plugin's threads: never on the task pool.
+            DedicatedThread.start(detached: true) {
+                link.connection.destroy()
+                link.destroyed.resolve(())
+            }
         }
     }
 
@@ -475,7 +518,7 @@ public final class Backend: Sendable {
             return
         }
         let remaining = MonotonicClock.seconds(nanoseconds: MonotonicClock.remaining(until: ticket.deadline, now: MonotonicClock.nanoseconds()))
-        let outcome = await waiter.value(timeout: remaining, orElse: .failed(.timedOut(backend: self.name, method: "resources/subscribe", seconds: self.options.requestTimeout)))
+        let outcome = await waiter.value(timeout: remaining, orElse: .failed(.timedOut(backend: self.name, method: "resources/subscribe", seconds: self.requestTimeout)))
         if !outcome.isSubscribed {
             // Not subscribed (refused, failed, or past this request's deadline): not recorded.
             subscriptions.leave(uri, session: session.id, subscriptionOperations)
@@ -548,7 +591,7 @@ public final class Backend: Sendable {
         let due = finishing { $0.expire(now: now) }
         for (id, entry) in due {
             logger.warning("request timed out", metadata: ["method": "\(entry.method)", "session": "\(entry.session)"])
-            answer([entry], with: .timedOut(backend: name, method: entry.method, seconds: options.requestTimeout))
+            answer([entry], with: .timedOut(backend: name, method: entry.method, seconds: requestTimeout))
             if entry.method != "initialize" { sendCancel(id, reason: "request timed out in mcp-host") }
         }
     }
@@ -594,20 +637,18 @@ public final class Backend: Sendable {
     // MARK: - Lists
 
     /// Fetches a kind's complete list (following backend pagination), renamed by the router.
-    /// Concurrent callers share one fetch; the result is stored in the catalog.
-    func listTask(_ kind: ItemKind, router: Router, order: [String]) -> Task<Result<Catalog.Items, BackendError>, Never> {
+    /// Concurrent callers share one fetch; the result is stored in the catalog and, when the host
+    /// keeps a catalog cache, in the cache. `startIfNeeded: false` (the cache's own refreshes)
+    /// lists only a running backend, never starting one.
+    func listTask(_ kind: ItemKind, router: Router, order: [String], startIfNeeded: Bool = true) -> Task<Result<Catalog.Items, BackendError>, Never> {
         control.withLock { control in
             // A fetch that began before a list_changed is not joined: it may miss the change.
             let generation = catalog.generation(kind, of: name)
             if let running = control.listTasks[kind], running.generation == generation { return running.task }
             let task = Task { () -> Result<Catalog.Items, BackendError> in
                 // A list_changed during the fetch advances the generation: the stored list stays stale.
-                let result = await self.fetch(kind, router: router)
-                if case .success(let items) = result {
-                    for hidden in self.catalog.store(kind, backend: self.name, items: items, order: order, generation: generation) {
-                        self.logger.warning("\(kind.noun) '\(hidden.name)' of backend '\(hidden.backend)' is hidden: a backend earlier in order (by server name) exposes the same name")
-                    }
-                }
+                let result = await self.fetch(kind, router: router, startIfNeeded: startIfNeeded)
+                if case .success(let items) = result { self.stored(kind, items, order: order, generation: generation) }
                 self.control.withLock { control in
                     if control.listTasks[kind]?.generation == generation { control.listTasks[kind] = nil }
                 }
@@ -618,7 +659,32 @@ public final class Backend: Sendable {
         }
     }
 
-    private func fetch(_ kind: ItemKind, router: Router) async -> Result<Catalog.Items, BackendError> {
+    /// Stores a fetched list in the catalog. Clients that were shown cached items of this kind
+    /// that differ get `list_changed`; the catalog cache is updated (if it differs).
+    private func stored(_ kind: ItemKind, _ items: Catalog.Items, order: [String], generation: UInt64) {
+        let shown = catalog.isCached(kind, of: name) ? catalog.lastKnownItems(kind, of: name)?.elements : nil
+        // Stored under the control lock, where a reload marks the backend removed before it
+        // clears its items: a removed backend's late list never comes back into the catalog.
+        let newlyHidden = control.withLock { control -> [Catalog.Hidden]? in
+            if case .removed = control.lifecycle.phase { return nil }
+            return catalog.store(kind, backend: name, items: items, order: order, generation: generation)
+        }
+        guard let newlyHidden else { return }
+        for hidden in newlyHidden {
+            logger.warning("\(kind.noun) '\(hidden.name)' of backend '\(hidden.backend)' is hidden: a backend earlier in order (by server name) exposes the same name")
+        }
+        if let shown, shown != items.elements {
+            logger.info("the backend's \(kind.noun)s differ from the cached ones clients were shown: sending list_changed")
+            sessions.broadcast(JSONRPC.notification(method: "notifications/\(kind.capability)/list_changed", params: nil))
+        }
+        catalogRefresh?.cache.save(server: name, lists: catalog.listedItems(of: name))
+    }
+
+    private func fetch(_ kind: ItemKind, router: Router, startIfNeeded: Bool) async -> Result<Catalog.Items, BackendError> {
+        guard startIfNeeded else {
+            guard let live = liveNow else { return .failure(.exited(backend: name, detail: "is not running, so its list is not refreshed")) }
+            return await fetch(kind, router: router, on: live)
+        }
         for attempt in 0..<2 {
             let live: Live
             switch await ready() {
@@ -671,6 +737,7 @@ public final class Backend: Sendable {
             logger.warning("\(kind.noun) without a string \"\(kind.nameKey)\" skipped")
             return
         }
+        items.listed.append(Array(scanner.slice(element)))
         guard let exposed = router.expose(kind, backend: name, name: original) else { return }
         var edits: [ByteSplice.Edit] = []
         if exposed != original { edits.append(.init(nameMember.value, JSONString.encode(exposed))) }
@@ -688,9 +755,55 @@ public final class Backend: Sendable {
         items.names[exposed] = original
     }
 
+    /// Items from the catalog cache (as the backend listed them), renamed as a fetch renames them.
+    func cachedItems(_ kind: ItemKind, listed: [[UInt8]], router: Router) -> Catalog.Items {
+        var items = Catalog.Items()
+        for object in listed { add(0..<object.count, of: kind, from: JSONScanner(object), to: &items, router: router) }
+        return items
+    }
+
+    /// The backend's lists of these kinds changed (its `list_changed`, or a new remote session):
+    /// they are fetched again on the next list. With a catalog cache, a running backend is listed
+    /// again at once, so that the cache follows (the next host would load the old list).
+    private func listsChanged(_ kinds: [ItemKind]) {
+        for kind in kinds { catalog.invalidate(kind, backend: name) }
+        guard catalogRefresh != nil else { return }
+        for kind in kinds where catalog.lastKnownItems(kind, of: name) != nil { refreshInBackground(kind) }
+    }
+
+    /// After a start: lists served from the catalog cache are listed again by the backend, which
+    /// runs anyway; the cache is rewritten if they changed, and clients are told.
+    private func refreshCachedLists() {
+        guard catalogRefresh != nil else { return }
+        for kind in catalog.cachedKinds(of: name) { refreshInBackground(kind) }
+    }
+
+    /// Kinds being refreshed in the background (at most one refresher each).
+    private let refreshing = Locked<Set<ItemKind>>([])
+
+    /// Lists `kind` again while it is stale or cached and the backend runs, at most three times in a
+    /// row (a list_changed during a fetch leaves the list stale; a backend that keeps changing is
+    /// listed again by the next client's list). Never starts the backend.
+    private func refreshInBackground(_ kind: ItemKind) {
+        guard let refresh = catalogRefresh, refreshing.withLock({ $0.insert(kind).inserted }) else { return }
+        Task {
+            for _ in 0..<3 {
+                let due = catalog.items(kind, of: name) == nil || catalog.isCached(kind, of: name)
+                guard due, liveNow != nil else { break }
+                if case .failure(let error) = await listTask(kind, router: refresh.router, order: refresh.order(), startIfNeeded: false).value {
+                    logger.debug("\(kind.listMethod) refresh for the catalog cache failed: \(error.description)")
+                    break
+                }
+            }
+            _ = refreshing.withLock { $0.remove(kind) }
+        }
+    }
+
     // MARK: - Messages from the backend
 
-    private func received(_ bytes: [UInt8], on link: Link) {
+    /// A message from the backend. `related` is the id of the host's request on whose answer stream
+    /// it came (ABI 1.3 `on_related_message`), which tells the client it belongs to.
+    private func received(_ bytes: [UInt8], on link: Link, related: [UInt8]?) {
         guard !link.retired.load(ordering: .acquiring) else { return }
         let envelope: Envelope
         do {
@@ -706,9 +819,15 @@ public final class Backend: Sendable {
         }
         switch envelope.kind {
         case .response: deliverResponse(envelope)
-        case .notification: deliverNotification(envelope, on: link)
-        case .request: answerServerRequest(envelope, on: link)
+        case .notification: deliverNotification(envelope, on: link, related: related)
+        case .request: answerServerRequest(envelope, on: link, related: related)
         }
+    }
+
+    /// The request in flight here that a related message names (by the id the host sent it with).
+    private func relatedEntry(_ related: [UInt8]) -> PendingTable<Waiter>.Entry? {
+        guard let id = Int64(asciiDigits: related[...]) else { return nil }
+        return mux.withLock { $0.entry(id) }
     }
 
     private func deliverResponse(_ envelope: Envelope) {
@@ -723,7 +842,17 @@ public final class Backend: Sendable {
         }
     }
 
-    private func deliverNotification(_ envelope: Envelope, on link: Link) {
+    private func deliverNotification(_ envelope: Envelope, on link: Link, related: [UInt8]?) {
+        // A log message on a request's answer stream is about that request: only its client sees it.
+        if envelope.method == "notifications/message", let related {
+            guard let entry = relatedEntry(related), case .client(let session) = entry.waiter else {
+                logger.debug("log message for an unknown, finished or host request dropped")
+                return
+            }
+            let severity = envelope.param("level").flatMap { envelope.scanner.string(at: $0.value) }.flatMap(LogSeverity.init(name:)) ?? .info
+            if session.state.withLock({ $0.initialized && severity >= $0.logLevel }) { session.send(envelope.bytes, relatedTo: entry.clientID) }
+            return
+        }
         switch envelope.method {
         case "notifications/progress":
             guard let token = envelope.param("progressToken"), let id = Int64(asciiDigits: envelope.scanner.slice(token.value)),
@@ -734,14 +863,13 @@ public final class Backend: Sendable {
             }
             session.send(ByteSplice.apply([.init(token.value, original)], to: envelope.bytes))
         case "notifications/tools/list_changed":
-            catalog.invalidate(.tool, backend: name)
+            listsChanged([.tool])
             sessions.broadcast(envelope.bytes)
         case "notifications/prompts/list_changed":
-            catalog.invalidate(.prompt, backend: name)
+            listsChanged([.prompt])
             sessions.broadcast(envelope.bytes)
         case "notifications/resources/list_changed":
-            catalog.invalidate(.resource, backend: name)
-            catalog.invalidate(.resourceTemplate, backend: name)
+            listsChanged([.resource, .resourceTemplate])
             sessions.broadcast(envelope.bytes)
         case "notifications/cancelled":
             // The backend withdrew a request it had sent to a client: tell that client, under its id.
@@ -765,11 +893,13 @@ public final class Backend: Sendable {
     static let requestCapabilities = ["sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots"]
 
     /// Requests from the backend. `ping` is answered here. Sampling, elicitation and roots go to the
-    /// client whose request caused them: the only session with requests in flight on this backend,
-    /// if it declared the capability and can receive requests now. When that is not clear (no such
-    /// session, or several), the backend gets an error: showing one client's prompt to another
-    /// would leak its data, so mcp-host never guesses.
-    private func answerServerRequest(_ envelope: Envelope, on link: Link) {
+    /// client whose request caused them, if it declared the capability and can receive requests
+    /// now. That client is known for sure when the transport says on which request's answer stream
+    /// the request came (`related`: an HTTP backend's POST stream); otherwise it is the only session
+    /// with requests in flight on this backend. When that is not clear (no such session, or
+    /// several), the backend gets an error: showing one client's prompt to another would leak its
+    /// data, so mcp-host never guesses.
+    private func answerServerRequest(_ envelope: Envelope, on link: Link, related: [UInt8]?) {
         let method = envelope.method ?? ""
         guard let idRange = envelope.id else { return }
         let id = Array(envelope.bytes[idRange])
@@ -784,7 +914,20 @@ public final class Backend: Sendable {
         guard let capability = Self.requestCapabilities[method] else {
             return refuse(JSONRPCErrorCode.methodNotFound, "'\(method)' is not routed to clients")
         }
-        let candidates = mux.withLock { $0.sessions() }
+        let candidates: Set<UInt64>
+        var clientID: [UInt8]?
+        if let related {
+            guard let entry = relatedEntry(related) else {
+                return refuse(JSONRPCErrorCode.backendUnavailable, "the request it belongs to is finished or unknown")
+            }
+            guard entry.session != 0 else {
+                return refuse(JSONRPCErrorCode.methodNotFound, "\(method) during mcp-host's own \(entry.method) is not sent to any client")
+            }
+            candidates = [entry.session]
+            clientID = entry.clientID
+        } else {
+            candidates = mux.withLock { $0.sessions() }
+        }
         guard candidates.count == 1, let session = candidates.first.flatMap(sessions.session) else {
             return refuse(JSONRPCErrorCode.backendUnavailable, candidates.isEmpty
                 ? "no client has a request in flight on this backend, so none can answer \(method)"
@@ -802,22 +945,44 @@ public final class Backend: Sendable {
         if sessions.session(session.id) == nil, serverRequests.take(hostID, session: session.id) != nil {
             return refuse(JSONRPCErrorCode.backendUnavailable, "the client's session ended")
         }
-        session.send(ByteSplice.apply([.init(idRange, JSONString.encode(hostID))], to: envelope.bytes))
+        let request = ByteSplice.apply([.init(idRange, JSONString.encode(hostID))], to: envelope.bytes)
+        if let clientID { session.send(request, relatedTo: clientID) } else { session.send(request) }
     }
 
     // MARK: - Connection events
 
     private func handle(_ event: ConnectionEvent, on link: Link) {
         switch event {
-        case .opened:
+        case .opened(let pid, let detail):
+            link.openedAs.withLock { $0 = (pid, detail) }
+            if pid > 0 { logger.info("backend started", metadata: ["pid": "\(pid)"]) }
             link.opened.resolve(.success(()))
         case .writable:
             break
+        case .sessionReset:
+            sessionReset(on: link)
         case .ended(let failed, let code, let detail):
             let what = failed ? detail : (detail.isEmpty ? "closed" : detail)
             link.opened.resolve(.failure(.startFailed(backend: name, reason: what)))
             link.ended.resolve(what)
             connectionEnded(link, detail: failed ? what : "closed the connection (\(what), status \(code))")
+        }
+    }
+
+    /// The transport lost the remote session and made a new one (ABI 1.3): the remote end forgot
+    /// its subscriptions and may list other items now. Requests in flight were settled by the
+    /// transport (retried or answered with an error), so none is failed here.
+    private func sessionReset(on link: Link) {
+        let live = control.withLock { control -> Live? in
+            guard let live = control.lifecycle.live, live.link === link else { return nil }
+            return live
+        }
+        guard let live, !link.retired.load(ordering: .acquiring) else { return }
+        logger.warning("the backend's remote session was lost and set up again: restoring subscriptions, refreshing lists")
+        if live.canSubscribe { subscriptions.restarted(subscriptionOperations) }
+        listsChanged(ItemKind.allCases)
+        for list in ["tools", "prompts", "resources"] {
+            sessions.broadcast(JSONRPC.notification(method: "notifications/\(list)/list_changed", params: nil))
         }
     }
 
@@ -832,7 +997,8 @@ public final class Backend: Sendable {
         let isCurrent = control.withLock { control -> Bool in
             guard control.link === link else { return false }
             link.retired.store(true, ordering: .releasing)
-            if case .ready = control.state { control.state = .stopped }
+            control.lifecycle.connectionEnded(detail, now: MonotonicClock.nanoseconds(),
+                                              unexpected: !control.shuttingDown && !detail.hasPrefix("closed"))
             control.link = nil
             return true
         }
@@ -875,6 +1041,29 @@ public final class Backend: Sendable {
         usage.withLock { $0.idleTimeout(config.idle, now: now) }
     }
 
+    /// What `/health` and `mcp-host status` show about this backend.
+    public func status(now: UInt64 = MonotonicClock.nanoseconds()) -> BackendStatus {
+        let inFlight = self.inFlight
+        let served = usage.withLock { $0.served }
+        let (timeout, tier) = idleTimeout(now: now)
+        return control.withLock { control in
+            let lifecycle = control.lifecycle
+            let opened: (pid: Int32, detail: String) = control.link?.openedAs.withLock { $0 } ?? (0, "")
+            return BackendStatus(
+                name: name, transport: config.transport,
+                state: lifecycle.stateName(idle: inFlight == 0),
+                pid: lifecycle.live != nil && opened.pid > 0 ? opened.pid : nil,
+                endpoint: lifecycle.live != nil && !opened.detail.isEmpty ? opened.detail : nil,
+                uptimeSeconds: lifecycle.uptime(now: now),
+                requestsServed: served, inFlight: inFlight,
+                idleTimeoutSeconds: timeout, idleTier: tier,
+                lastError: lifecycle.lastError?.message,
+                lastErrorSecondsAgo: lifecycle.lastError.map { MonotonicClock.seconds(nanoseconds: MonotonicClock.elapsed(from: $0.at, to: now)) },
+                backoffSeconds: lifecycle.backoffRemaining(now: now),
+                starts: lifecycle.starts, reaps: lifecycle.reaps, crashes: lifecycle.crashes)
+        }
+    }
+
     /// Shuts the backend down if it is ready, idle past its idle timeout, and nothing holds it:
     /// no request in flight (clients' or the host's), no subscription, no request of its own
     /// awaiting a client. Its items stay listed; the next request starts it again. Returns whether
@@ -887,20 +1076,25 @@ public final class Backend: Sendable {
         let link = control.withLock { control -> Link? in
             // Nothing holds it: no list being fetched, no subscription (or subscribe/unsubscribe
             // under way), no request of its own awaiting a client.
-            guard case .ready(let live) = control.state, !control.shuttingDown, control.listTasks.isEmpty,
-                  subscriptions.entryCount == 0, !serverRequests.has(link: live.link) else { return nil }
+            guard let live = control.lifecycle.live, !control.shuttingDown else { return nil }
+            let holds = Lifecycle.Holds(subscriptions: subscriptions.entryCount, awaitingClient: serverRequests.has(link: live.link),
+                                        operations: !control.listTasks.isEmpty)
+            guard !holds.any else { return nil }
             // Decided under the table's lock, with the activity time read there too: a request
             // registered after this sees `retired` and `reaped` and goes through the start path
             // again (see `send`).
             let idle = mux.withLock { table -> Bool in
                 idleSince = lastActivity.load(ordering: .relaxed)
-                guard table.count == 0, stats.isDue(config.idle, idleSince: idleSince, now: MonotonicClock.nanoseconds()) else { return false }
+                var held = holds
+                held.requests = table.count
+                guard control.lifecycle.reapDue(now: MonotonicClock.nanoseconds(), idleSince: idleSince, holds: held,
+                                                usage: stats, policy: config.idle) else { return false }
                 live.link.reaped.store(true, ordering: .releasing)
                 live.link.retired.store(true, ordering: .releasing)
                 return true
             }
             guard idle else { return nil }
-            control.state = .stopped
+            control.lifecycle.reaped(now: now)
             control.link = nil
             control.reaping.append(live.link)
             return live.link
@@ -920,7 +1114,10 @@ public final class Backend: Sendable {
             DedicatedThread.start(detached: true) {
                 link.connection.destroy()
                 link.destroyed.resolve(())
-                self.control.withLock { $0.reaping.removeAll { $0 === link } }
+                self.control.withLock { control in
+                    control.reaping.removeAll { $0 === link }
+                    if control.reaping.isEmpty { control.lifecycle.reapFinished() }
+                }
             }
         }
         return true
@@ -928,16 +1125,37 @@ public final class Backend: Sendable {
 
     // MARK: - Shutdown
 
+    /// Takes the backend out of service for a configuration reload that removed or changed its
+    /// entry: no new request is admitted (they go to its successor, if any), requests in flight
+    /// get up to the shutdown grace to finish, then it is shut down like at exit. Its items are
+    /// never stored in the catalog again.
+    /// Marks the backend removed at once (a reload took it out of the fleet): no new request is
+    /// admitted and no list of it is stored any more. `retire` then lets its calls finish.
+    func markRetired(reason: String) {
+        control.withLock { $0.lifecycle.remove(reason: "backend '\(name)' \(reason)") }
+    }
+
+    func retire(reason: String) async {
+        markRetired(reason: reason)
+        let grace = Double(options.shutdownGraceMs) / 1000
+        let deadline = MonotonicClock.deadline(after: grace, from: MonotonicClock.nanoseconds())
+        while inFlight > 0, MonotonicClock.nanoseconds() < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        logger.info("backend retired: \(reason)")
+        await shutdown(reason: "backend '\(name)' \(reason)")
+    }
+
     /// Stops the backend: fails what is in flight, closes gracefully, waits for the process tree.
-    func shutdown() async {
+    func shutdown(reason: String = "mcp-host is shutting down") async {
         let link = control.withLock { control -> Link? in
             control.shuttingDown = true
-            control.state = .stopped
+            control.lifecycle.remove(reason: reason)
             return control.link
         }
         await waitForReaped()
         let failed = mux.withLock { $0.removeAll() }
-        let error = BackendError.cancelled("mcp-host is shutting down")
+        let error = BackendError.cancelled(reason)
         answer(failed.map(\.entry), with: error)
         guard let link else { return }
         link.connection.close(graceMs: options.shutdownGraceMs)

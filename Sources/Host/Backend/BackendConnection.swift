@@ -7,8 +7,13 @@ import PluginAPI
 
 /// A transport event, in the host's terms.
 public enum ConnectionEvent: Sendable, Equatable {
-    case opened
+    /// Ready for messages; `pid` is the process the transport started (0: none) and `detail` a
+    /// description of the connection (ABI 1.3).
+    case opened(pid: Int32, detail: String)
     case writable
+    /// The remote end lost its session and the transport set up a new one (ABI 1.3): what was
+    /// asked of the backend after the handshake (subscriptions) is forgotten.
+    case sessionReset
     /// Terminal: the connection failed or closed; `code` is e.g. the exit status.
     case ended(failed: Bool, code: Int32, detail: String)
 }
@@ -45,7 +50,9 @@ final class BackendConnection: @unchecked Sendable {
     let outboxLimit: Int
     /// Queued messages past which the connection is closed as wedged (control messages included).
     let controlLimit: Int
-    fileprivate let onMessage: @Sendable ([UInt8]) -> Void
+    /// A message and, when it came on the answer stream of one of the host's requests (ABI 1.3
+    /// `on_related_message`), that request's id as the host sent it.
+    fileprivate let onMessage: @Sendable (_ message: [UInt8], _ relatedID: [UInt8]?) -> Void
     fileprivate let onEvent: @Sendable (ConnectionEvent) -> Void
     /// The plugin's connection. Held across each call of the plugin's `send` and `close` (both
     /// non-blocking), so `destroy` never frees the connection under them.
@@ -53,7 +60,7 @@ final class BackendConnection: @unchecked Sendable {
     private let outbox = Locked(Outbox())
 
     init(transport: TransportPlugin, logger: Logger, outboxLimit: Int = BackendConnection.defaultOutboxLimit,
-         onMessage: @escaping @Sendable ([UInt8]) -> Void, onEvent: @escaping @Sendable (ConnectionEvent) -> Void) {
+         onMessage: @escaping @Sendable (_ message: [UInt8], _ relatedID: [UInt8]?) -> Void, onEvent: @escaping @Sendable (ConnectionEvent) -> Void) {
         self.transport = transport
         self.logger = logger
         self.outboxLimit = max(1, outboxLimit)
@@ -71,7 +78,8 @@ final class BackendConnection: @unchecked Sendable {
             ctx: reference.toOpaque(),
             on_message: connectionMessage,
             on_event: connectionEvent,
-            on_log: connectionLog)
+            on_log: connectionLog,
+            on_related_message: connectionRelatedMessage)
         var error = [CChar](repeating: 0, count: 1024)
         var conn: UnsafeMutableRawPointer?
         let status = transport.plugin.withControl { control -> mcph_status in
@@ -224,12 +232,14 @@ final class BackendConnection: @unchecked Sendable {
             case .close(let grace):
                 closeNow(graceMs: grace)
             case .send(let item, let seen):
+                let started = MonotonicClock.nanoseconds()
                 let status = handle.withLock { conn -> mcph_status in
                     guard let conn else { return MCPH_E_CLOSED }
                     return item.bytes.withUnsafeBufferPointer { buffer in
                         transport.table.send(conn.pointer, mcph_bytes(ptr: buffer.baseAddress, len: buffer.count, release: nil, release_ctx: nil))
                     }
                 }
+                PluginWatchdog.check(transport.plugin.info.id, "send", started: started, logger: logger)
                 if first == nil { first = status == MCPH_E_AGAIN ? MCPH_OK : status }
                 if status == MCPH_E_AGAIN {
                     let next = outbox.withLock { outbox -> AfterRefusal in
@@ -268,6 +278,14 @@ final class BackendConnection: @unchecked Sendable {
     }
 
     private func closeNow(graceMs: UInt32) {
+        // A close asked for while `open` has not returned yet is run right after it (`open` sets
+        // the handle before it clears `opening`, and drains a pending close).
+        let deferred = outbox.withLock { outbox -> Bool in
+            guard outbox.opening, !outbox.discarded else { return false }
+            outbox.pendingClose = min(outbox.pendingClose ?? graceMs, graceMs)
+            return true
+        }
+        guard !deferred else { return }
         // Under the lock, so that a concurrent destroy() cannot free the connection meanwhile
         // (close never blocks, per the ABI).
         handle.withLock { conn in
@@ -369,7 +387,19 @@ private func connectionMessage(_ ctx: UnsafeMutableRawPointer?, _ message: mcph_
     // `len` is a size_t imported as Int: a plugin writing more than Int.max makes it negative.
     guard let connection = connection(ctx), let ptr = message.ptr, message.len >= 0 else { return }
     let bytes = Array(UnsafeBufferPointer(start: ptr, count: message.len))
-    PluginCallbackScope.run { connection.onMessage(bytes) }
+    PluginCallbackScope.run { connection.onMessage(bytes, nil) }
+}
+
+private func connectionRelatedMessage(_ ctx: UnsafeMutableRawPointer?, _ message: mcph_bytes,
+                                      _ relatedID: UnsafePointer<UInt8>?, _ relatedLength: Int) {
+    defer { message.release?(message.release_ctx, message.ptr, message.len) }
+    guard let connection = connection(ctx), let ptr = message.ptr, message.len >= 0 else { return }
+    let bytes = Array(UnsafeBufferPointer(start: ptr, count: message.len))
+    // An id the host sent is short; anything else (absent, negative, huge) is no correlation.
+    let related = relatedID.flatMap { pointer in
+        (1...64).contains(relatedLength) ? Array(UnsafeBufferPointer(start: pointer, count: relatedLength)) : nil
+    }
+    PluginCallbackScope.run { connection.onMessage(bytes, related) }
 }
 
 private func connectionEvent(_ ctx: UnsafeMutableRawPointer?, _ event: mcph_conn_event, _ code: Int32,
@@ -377,10 +407,11 @@ private func connectionEvent(_ ctx: UnsafeMutableRawPointer?, _ event: mcph_conn
     guard let connection = connection(ctx) else { return }
     PluginCallbackScope.run {
         switch event {
-        case MCPH_EVENT_OPENED: connection.onEvent(.opened)
+        case MCPH_EVENT_OPENED: connection.onEvent(.opened(pid: max(0, code), detail: borrowedText(detail, length)))
         case MCPH_EVENT_WRITABLE:
             connection.writable()
             connection.onEvent(.writable)
+        case MCPH_EVENT_SESSION_RESET: connection.onEvent(.sessionReset)
         case MCPH_EVENT_FAILED, MCPH_EVENT_CLOSED:
             connection.onEvent(.ended(failed: event == MCPH_EVENT_FAILED, code: code, detail: borrowedText(detail, length)))
         default:

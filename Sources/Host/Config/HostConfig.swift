@@ -13,6 +13,9 @@ public struct ServerConfig: Sendable, Equatable {
     /// When the backend is shut down after being idle (`idle_timeout`, `min_idle_timeout`,
     /// `max_idle_timeout`).
     public var idle: IdleTimeout = .default
+    /// The server's own `request_timeout` (seconds), which replaces `--request-timeout` for its
+    /// requests; nil when not given.
+    public var requestTimeout: Double? = nil
 }
 
 /// A problem with the configuration: which file, which server, which key, and what to do.
@@ -35,6 +38,12 @@ public struct HostConfig: Sendable {
     public var servers: [ServerConfig]
     /// Servers disabled by an error (the others run), and drop-in files that could not be read.
     public var problems: [ConfigError]
+    /// Each plugin's own section (`"plugins": {"<plugin id>": {...}}`), as JSON bytes with
+    /// `${VAR}`s substituted: what the plugin gets at init (ABI 1.4 `plugin_config`) and on reload.
+    public var pluginSettings: [String: [UInt8]] = [:]
+    /// The router chain (`"routers": ["mcph.namespace", ...]` at the top of the main servers
+    /// file), in order; nil when not given (the default chain). `--router` overrides it.
+    public var routers: [String]?
 
     public init(servers: [ServerConfig] = [], problems: [ConfigError] = []) {
         self.servers = servers
@@ -60,11 +69,16 @@ public struct ConfigLoader: Sendable {
     public func load(file: String, directory: String?) throws(ConfigError) -> HostConfig {
         var entries: [(name: String, value: Any, file: String)] = []
         var problems: [ConfigError] = []
-        entries += try readFile(file, required: true, problems: &problems)
+        var plugins: [String: (value: Any, file: String)] = [:]
+        func read(_ path: String, required: Bool) throws(ConfigError) {
+            let contents = try readFile(path, required: required, problems: &problems)
+            entries += contents.servers
+            for (id, value) in contents.plugins { plugins[id] = (value, path) } // a later file replaces a section
+        }
+        try read(file, required: true)
         if let directory, let names = HostPaths.listDirectory(directory) {
             for name in names where name.hasSuffix(".json") {
-                let path = HostPaths.resolve(name, against: directory)
-                do { entries += try readFile(path, required: false, problems: &problems) } catch { problems.append(error) }
+                do { try read(HostPaths.resolve(name, against: directory), required: false) } catch { problems.append(error) }
             }
         }
         // Later entries win per server name; keep the first-seen order of names for stable output.
@@ -75,6 +89,13 @@ public struct ConfigLoader: Sendable {
             latest[entry.name] = (entry.value, entry.file)
         }
         var config = HostConfig(problems: problems)
+        config.routers = try routers(inMainFile: file)
+        for (id, section) in plugins.sorted(by: { $0.key < $1.key }) {
+            switch pluginSection(id: id, value: section.value, file: section.file) {
+            case .success(let bytes): config.pluginSettings[id] = bytes
+            case .failure(let error): config.problems.append(error)
+            }
+        }
         for name in order.sorted() {
             guard let (value, file) = latest[name] else { continue } // every name in `order` is in `latest`
             switch validate(name: name, value: value, file: file) {
@@ -86,7 +107,42 @@ public struct ConfigLoader: Sendable {
         return config
     }
 
-    private func readFile(_ path: String, required: Bool, problems: inout [ConfigError]) throws(ConfigError) -> [(name: String, value: Any, file: String)] {
+    /// The main file's `"routers"`: a non-empty array of router plugin ids, each once; nil when
+    /// absent. A bad value is fatal (like a main file that is not JSON): the chain decides what
+    /// clients may see, so the host never starts with another one than configured.
+    func routers(inMainFile file: String) throws(ConfigError) -> [String]? {
+        guard let bytes = HostPaths.readFile(file),
+              let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
+              let value = object["routers"] else { return nil } // unreadable: reported by the main read
+        guard let ids = value as? [String], !ids.isEmpty, ids.allSatisfy({ !$0.isEmpty }) else {
+            throw ConfigError(file: file, server: nil, key: "routers",
+                              message: "must be a non-empty array of router plugin ids in chain order, such as [\"mcph.namespace\", \"mcph.alias\", \"mcph.filter\"]")
+        }
+        if let twice = ids.first(where: { id in ids.filter { $0 == id }.count > 1 }) {
+            throw ConfigError(file: file, server: nil, key: "routers", message: "lists '\(twice)' twice; list each router once, in chain order")
+        }
+        return ids
+    }
+
+    /// One plugin's section: an object, `${VAR}`s substituted, as JSON bytes.
+    func pluginSection(id: String, value: Any, file: String) -> Result<[UInt8], ConfigError> {
+        guard value is [String: Any] else {
+            return .failure(ConfigError(file: file, server: nil, key: "plugins.\(id)", message: "must be an object (the plugin's settings)"))
+        }
+        let substituted: Any
+        do {
+            substituted = try substitute(value, path: "plugins.\(id)")
+        } catch {
+            return .failure(ConfigError(file: file, server: nil, key: error.key, message: error.message))
+        }
+        guard let json = try? JSONSerialization.data(withJSONObject: substituted, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            return .failure(ConfigError(file: file, server: nil, key: "plugins.\(id)", message: "cannot be serialised for the plugin"))
+        }
+        return .success(Array(json))
+    }
+
+    private func readFile(_ path: String, required: Bool, problems: inout [ConfigError]) throws(ConfigError)
+        -> (servers: [(name: String, value: Any, file: String)], plugins: [String: Any]) {
         guard let bytes = HostPaths.readFile(path) else {
             throw ConfigError(file: path, server: nil, key: nil, message: "cannot read the file (does it exist?)")
         }
@@ -99,20 +155,33 @@ public struct ConfigLoader: Sendable {
         guard let object = root as? [String: Any] else {
             throw ConfigError(file: path, server: nil, key: nil, message: "the top level must be an object with \"mcpServers\"")
         }
+        var plugins: [String: Any] = [:]
+        if let section = object["plugins"] {
+            guard let map = section as? [String: Any] else {
+                throw ConfigError(file: path, server: nil, key: "plugins", message: "must be an object mapping plugin ids to their settings")
+            }
+            plugins = map
+        }
         guard let servers = object["mcpServers"] else {
-            if required { return [] }
+            if required || !plugins.isEmpty { return ([], plugins) }
             throw ConfigError(file: path, server: nil, key: "mcpServers", message: "missing; expected {\"mcpServers\": {\"name\": {...}}}")
         }
         guard let map = servers as? [String: Any] else {
             throw ConfigError(file: path, server: nil, key: "mcpServers", message: "must be an object mapping server names to their settings")
         }
-        return map.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value, file: path) }
+        return (map.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value, file: path) }, plugins)
     }
 
     /// Validates one server entry; nil when it is disabled on purpose.
     func validate(name: String, value: Any, file: String) -> Result<ServerConfig?, ConfigError> {
+        // Values substituted from the environment may be secrets: no error message quotes them.
+        let secrets = Self.substitutedValues(in: value, environment: environment)
         func problem(_ key: String?, _ message: String) -> Result<ServerConfig?, ConfigError> {
-            .failure(ConfigError(file: file, server: name, key: key, message: message))
+            var text = message
+            for secret in secrets where text.contains(secret) {
+                text = text.replacingOccurrences(of: secret, with: "(a value from the environment)")
+            }
+            return .failure(ConfigError(file: file, server: name, key: key, message: text))
         }
         guard name.utf8.count <= 64, !name.isEmpty, !name.contains("__"),
               name.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
@@ -155,7 +224,7 @@ public struct ConfigLoader: Sendable {
             if let env = entry["env"], !(env is [String: String]) { return problem("env", "must be an object of string values") }
             if let cwd = entry["cwd"], !(cwd is String) { return problem("cwd", "must be a string (a directory)") }
         }
-        if transport == "http", !(entry["url"] is String) { return problem("url", "must be a string such as \"http://127.0.0.1:8000/mcp\"") }
+        if transport == "http", let error = Self.checkHTTP(entry) { return problem(error.key, error.message) }
 
         // The shutdown grace: `shutdown_grace` (a duration) or the older `shutdownGraceMs`; the
         // transport always receives `shutdownGraceMs`, a checked whole number of milliseconds.
@@ -189,11 +258,82 @@ public struct ConfigLoader: Sendable {
         }
         for key in ["idle_timeout", "min_idle_timeout", "max_idle_timeout"] { entry[key] = nil }
 
+        // The server's own request timeout (the host's, too: it sets the deadlines of its requests).
+        var requestTimeout: Double?
+        if let value = entry["request_timeout"] {
+            do {
+                requestTimeout = try SettingCheck.duration(json: value, setting: "request_timeout", range: HostOptions.Limits.requestTimeout)
+            } catch {
+                return problem("request_timeout", error.message)
+            }
+            entry["request_timeout"] = nil
+        }
+
         entry["name"] = name
         guard let json = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes]) else {
             return problem(nil, "cannot be serialised for the transport")
         }
-        return .success(ServerConfig(name: name, transport: transport, transportConfig: Array(json), source: file, idle: idle))
+        return .success(ServerConfig(name: name, transport: transport, transportConfig: Array(json), source: file, idle: idle,
+                                     requestTimeout: requestTimeout))
+    }
+
+    /// The HTTP transport's keys, checked here so that a bad entry is a per-server config error like
+    /// a stdio one (the plugin checks them again). Messages never quote a header value or the URL.
+    static func checkHTTP(_ entry: [String: Any]) -> (key: String, message: String)? {
+        guard let url = entry["url"] as? String else { return ("url", "must be a string such as \"http://127.0.0.1:8000/mcp\"") }
+        let lower = url.lowercased()
+        guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), let parsed = URLComponents(string: url),
+              let host = parsed.host, !host.isEmpty else {
+            return ("url", "must be an http:// or https:// URL with a host, such as \"http://127.0.0.1:8000/mcp\"")
+        }
+        if let headers = entry["headers"] {
+            guard let map = headers as? [String: Any] else { return ("headers", "must be an object of header names and string values") }
+            for (name, value) in map.sorted(by: { $0.key < $1.key }) {
+                let token = !name.isEmpty && name.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }
+                guard token else { return ("headers", "has an invalid header name (use letters, digits and -)") }
+                guard let text = value as? String else { return ("headers.\(name)", "must be a string") }
+                guard !text.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else {
+                    return ("headers.\(name)", "must not contain line breaks or NUL")
+                }
+            }
+        }
+        if let value = entry["connect_timeout"] {
+            do {
+                _ = try SettingCheck.duration(json: value, setting: "connect_timeout", range: HostOptions.Limits.connectTimeout)
+            } catch {
+                return ("connect_timeout", error.message)
+            }
+        }
+        if let value = entry["max_connections"] {
+            do {
+                _ = try SettingCheck.integer(json: value, setting: "max_connections", range: HostOptions.Limits.maxConnections)
+            } catch {
+                return ("max_connections", error.message)
+            }
+        }
+        return nil
+    }
+
+    /// The values of the environment variables an entry refers to (`${VAR}`, `${VAR:-default}`),
+    /// longest first, for keeping them out of error messages.
+    static func substitutedValues(in value: Any, environment: [String: String]) -> [String] {
+        var names = Set<String>()
+        func visit(_ value: Any) {
+            switch value {
+            case let text as String:
+                var rest = Substring(text)
+                while let start = rest.range(of: "${") {
+                    rest = rest[start.upperBound...]
+                    let name = rest.prefix { $0 == "_" || $0.isLetter || $0.isNumber }
+                    if !name.isEmpty { names.insert(String(name)) }
+                }
+            case let array as [Any]: array.forEach(visit)
+            case let object as [String: Any]: object.values.forEach(visit)
+            default: break
+            }
+        }
+        visit(value)
+        return names.compactMap { environment[$0] }.filter { $0.count >= 3 }.sorted { $0.count > $1.count }
     }
 
     struct IdleTimeoutError: Error {

@@ -13,6 +13,10 @@ extension HostOptions {
         public static let shutdownGraceMs: ClosedRange<Int> = 0...600_000
         /// Per-server `idle_timeout`, `min_idle_timeout`, `max_idle_timeout`: 1 s to 30 days.
         public static let idleTimeout = SettingCheck.DurationRange(1, 30 * 86_400)
+        /// Per-server `connect_timeout` (HTTP transport): 1 ms to 1 hour.
+        public static let connectTimeout = SettingCheck.DurationRange(0.001, 3_600)
+        /// Per-server `max_connections` (HTTP transport's pool per host).
+        public static let maxConnections: ClosedRange<Int> = 1...1_024
         /// `--max-client-requests`, `MCP_HOST_MAX_CLIENT_REQUESTS`.
         public static let maxInFlightPerClient: ClosedRange<Int> = 1...1_000_000
     }

@@ -17,22 +17,38 @@ public final class ClientSession: Sendable {
 
     public let id: UInt64
     public let label: String
+    /// Who the client is, as its front-end authenticated it (an HTTP bearer token's subject and
+    /// roles; none for stdio, socket and cli): what routers' `allow` decides on. Never taken from
+    /// the client's own `clientInfo`.
+    public let caller: Caller
     private let sink: @Sendable ([UInt8]) -> Void
+    /// Where a message that belongs to one of this client's requests goes (an HTTP session puts
+    /// it on that request's POST stream); nil: the ordinary sink.
+    private let relatedSink: (@Sendable (_ message: [UInt8], _ clientID: [UInt8]) -> Void)?
     /// Whether a request sent now would reach the client (an HTTP client needs an open stream).
     let canReceiveRequests: @Sendable () -> Bool
     public let state = Locked(State())
     /// Requests accepted from this client and not answered yet.
     private let outstandingCount = Atomic<Int>(0)
 
-    init(id: UInt64, label: String, sink: @escaping @Sendable ([UInt8]) -> Void, canReceiveRequests: @escaping @Sendable () -> Bool) {
+    init(id: UInt64, label: String, caller: Caller? = nil, sink: @escaping @Sendable ([UInt8]) -> Void,
+         canReceiveRequests: @escaping @Sendable () -> Bool, relatedSink: (@Sendable ([UInt8], [UInt8]) -> Void)? = nil) {
         self.id = id
         self.label = label
+        self.caller = caller ?? .anonymous(Caller.frontEnd(ofLabel: label))
         self.sink = sink
+        self.relatedSink = relatedSink
         self.canReceiveRequests = canReceiveRequests
     }
 
     /// Delivers one complete JSON-RPC message (a notification) to the client. Never blocks.
     public func send(_ message: [UInt8]) { sink(message) }
+
+    /// Delivers a message that belongs to the client's request `clientID` (a backend's request or
+    /// log message that came on that request's answer stream). Never blocks.
+    public func send(_ message: [UInt8], relatedTo clientID: [UInt8]) {
+        if let relatedSink { relatedSink(message, clientID) } else { sink(message) }
+    }
 
     /// Delivers the response to a request counted by `accepted()`. Never blocks.
     public func reply(_ message: [UInt8]) {
@@ -55,10 +71,12 @@ final class SessionRegistry: Sendable {
     private let sessions = Locked<[UInt64: ClientSession]>([:])
     private let nextID = Atomic<UInt64>(1)
 
-    func open(label: String, sink: @escaping @Sendable ([UInt8]) -> Void,
-              canReceiveRequests: @escaping @Sendable () -> Bool) -> ClientSession {
+    func open(label: String, caller: Caller? = nil, sink: @escaping @Sendable ([UInt8]) -> Void,
+              canReceiveRequests: @escaping @Sendable () -> Bool,
+              relatedSink: (@Sendable ([UInt8], [UInt8]) -> Void)? = nil) -> ClientSession {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
-        let session = ClientSession(id: id, label: label, sink: sink, canReceiveRequests: canReceiveRequests)
+        let session = ClientSession(id: id, label: label, caller: caller, sink: sink, canReceiveRequests: canReceiveRequests,
+                                    relatedSink: relatedSink)
         sessions.withLock { $0[id] = session }
         return session
     }

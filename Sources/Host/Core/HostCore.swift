@@ -19,10 +19,27 @@ public final class HostCore: Sendable {
     public let logger: Logger
     public let registry: PluginRegistry
     public let router: Router
-    /// Backends by name, and in a stable order (by name) for lists.
-    let backends: [String: Backend]
-    let order: [String]
+    /// The configured backends; replaced as a whole by a configuration reload.
+    struct Fleet {
+        /// Backends by name, and in a stable order (by name) for lists.
+        var backends: [String: Backend] = [:]
+        var order: [String] = []
+        /// The configuration they came from.
+        var servers: [String: ServerConfig] = [:]
+        var problems: [ConfigError] = []
+        /// The host is shutting down: reloads change nothing any more.
+        var stopped = false
+        /// Backends a reload took out, still finishing their calls (shutdown waits for them).
+        var retiring: [Task<Void, Never>] = []
+    }
+    let fleet: Locked<Fleet>
+    /// Backends by name (a snapshot: a reload may change them).
+    var backends: [String: Backend] { fleet.withLock { $0.backends } }
+    /// Server names in order (by name): the order of lists, and of ownership of a colliding name.
+    var order: [String] { fleet.withLock { $0.order } }
     let catalog = Catalog()
+    /// Each backend's lists on disk (`<state dir>/catalog`), when the host was given a state directory.
+    let catalogCache: CatalogCache?
     let sessions = SessionRegistry()
     let serverRequests = ServerRequests()
     /// Client requests accepted and not yet in a backend's table (being routed, or waiting for a start).
@@ -31,18 +48,60 @@ public final class HostCore: Sendable {
     /// Kinds whose list went out without a slow backend; that backend's arrival triggers list_changed.
     private let owedListChanged = Locked<Set<String>>([])
 
-    public init(config: HostConfig, registry: PluginRegistry, router: Router, options: HostOptions, logger: Logger) {
+    /// `stateDirectory`: where the catalog cache lives (`<dir>/catalog`); nil: no cache, every
+    /// first list starts the backends.
+    public init(config: HostConfig, registry: PluginRegistry, router: Router, options: HostOptions, logger: Logger,
+                stateDirectory: String? = nil) {
         self.options = options
         self.logger = logger
         self.registry = registry
         self.router = router
+        let order = Set(config.servers.map(\.name)).sorted()
+        let cache = stateDirectory.flatMap { directory in
+            CatalogCache.open(stateDirectory: directory, keys: Dictionary(config.servers.map {
+                ($0.name, CatalogCache.key(for: $0, transport: registry.transport(named: $0.transport)?.plugin.info))
+            }, uniquingKeysWith: { _, last in last }), logger: logger)
+        }
+        let fleet = Locked(Fleet())
+        self.fleet = fleet
+        let refresh = cache.map { CatalogRefresh(cache: $0, router: router, order: { fleet.withLock { $0.order } }) }
+        self.catalogRefresh = refresh
         var backends: [String: Backend] = [:]
         for server in config.servers {
             backends[server.name] = Backend(config: server, registry: registry, options: options, logger: logger,
-                                            sessions: sessions, catalog: catalog, serverRequests: serverRequests, routing: routing)
+                                            sessions: sessions, catalog: catalog, serverRequests: serverRequests, routing: routing,
+                                            catalogRefresh: refresh)
         }
-        self.backends = backends
-        self.order = backends.keys.sorted()
+        fleet.withLock {
+            $0 = Fleet(backends: backends, order: order, servers: Dictionary(config.servers.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last }),
+                       problems: config.problems)
+        }
+        self.catalogCache = cache
+        catalog.setOrder(order)
+        if let cache { loadCachedCatalog(from: cache, servers: order) }
+    }
+
+    let catalogRefresh: CatalogRefresh?
+
+    /// Fills the catalog from the cache: lists answer from it without starting any backend; each
+    /// backend's first start lists again (see `Backend.refreshCachedLists`).
+    func loadCachedCatalog(from cache: CatalogCache, servers: [String]) {
+        var loaded: [String] = []
+        let order = self.order
+        for name in servers {
+            guard let backend = backends[name], let entry = cache.load(server: name) else { continue }
+            for (kind, listed) in entry.lists.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                let items = backend.cachedItems(kind, listed: listed, router: router)
+                for hidden in catalog.store(kind, backend: name, items: items, order: order, cached: true) {
+                    logger.warning("\(kind.noun) '\(hidden.name)' of backend '\(hidden.backend)' is hidden: a backend earlier in order (by server name) exposes the same name")
+                }
+            }
+            loaded.append(name)
+        }
+        if !loaded.isEmpty {
+            logger.info("catalog loaded from the cache for \(loaded.count) of \(servers.count) server(s)",
+                        metadata: ["servers": "\(loaded.joined(separator: ","))", "dir": "\(cache.directory)"])
+        }
     }
 
     /// Starts the sweeper: request deadlines every 100 ms (a timed-out request is answered within
@@ -74,9 +133,15 @@ public final class HostCore: Sendable {
     /// Stops every backend gracefully and in parallel.
     public func shutdown() async {
         sweeper.withLock { $0?.cancel() }
+        let retiring = fleet.withLock { fleet -> [Task<Void, Never>] in
+            fleet.stopped = true
+            return fleet.retiring
+        }
+        for task in retiring { await task.value }
         await withTaskGroup(of: Void.self) { group in
             for backend in backends.values { group.addTask { await backend.shutdown() } }
         }
+        await catalogCache?.flush() // lists fetched just before (mcp-host tools) reach the disk
     }
 
     public var backendNames: [String] { order }
@@ -111,9 +176,14 @@ public final class HostCore: Sendable {
 
     /// Opens a client session; `sink` must enqueue without blocking. `canReceiveRequests` tells
     /// whether a request from a backend (sampling, elicitation) could reach the client right now.
-    public func openSession(label: String, sink: @escaping @Sendable ([UInt8]) -> Void,
-                            canReceiveRequests: @escaping @Sendable () -> Bool = { true }) -> ClientSession {
-        sessions.open(label: label, sink: sink, canReceiveRequests: canReceiveRequests)
+    /// `relatedSink` (optional) takes messages that belong to one of the client's requests, with
+    /// that request's id as the client sent it (an HTTP session puts them on that POST's stream).
+    /// `caller`: who the client is as the front-end authenticated it (nil: an unauthenticated
+    /// client of the front-end its label names).
+    public func openSession(label: String, caller: Caller? = nil, sink: @escaping @Sendable ([UInt8]) -> Void,
+                            canReceiveRequests: @escaping @Sendable () -> Bool = { true },
+                            relatedSink: (@Sendable ([UInt8], [UInt8]) -> Void)? = nil) -> ClientSession {
+        sessions.open(label: label, caller: caller, sink: sink, canReceiveRequests: canReceiveRequests, relatedSink: relatedSink)
     }
 
     /// Ends a session: everything it had in flight is cancelled on the backends, and what backends
@@ -243,8 +313,11 @@ public final class HostCore: Sendable {
             for await (index, items) in group { parts[index] = items }
             return parts
         }
-        // Collisions are decided once every part is in (see Catalog): each name listed once.
-        let parts = zip(order, gathered).map { name, items in items.map { catalog.visibleElements(kind, of: name, $0) } ?? [] }
+        // Collisions are decided once every part is in (see Catalog): each name listed once. Items
+        // the caller may not use (the routers' `allow`) are left out.
+        let parts = zip(order, gathered).map { name, items in
+            items.map { catalog.visibleElements(kind, of: name, router.visible($0, kind, to: session.caller)) } ?? []
+        }
         var result = Array("{\"\(kind.resultKey)\":[".utf8)
         var first = true
         for element in parts.joined() {
@@ -295,7 +368,9 @@ public final class HostCore: Sendable {
     ///   one list is loaded first, since only the list maps a shortened name back;
     /// - otherwise only backends whose (sanitized) name prefixes the name are asked; a name that
     ///   fits no backend (`zz__x`) is unknown at once and starts nothing.
-    func resolve(_ kind: ItemKind, method: String, name: String, deadline: UInt64) async -> Result<(Backend, String), RoutingFailure> {
+    /// A FORWARD for a name the catalog does not list is checked against the chain (see
+    /// `checkUnlisted`): an item the chain hides, or that `caller` may not use, is unknown.
+    func resolve(_ kind: ItemKind, method: String, name: String, deadline: UInt64, caller: Caller? = nil) async -> Result<(Backend, String), RoutingFailure> {
         if let hit = catalog.lookup(kind, exposed: name), let backend = backends[hit.backend] {
             return .success((backend, hit.name))
         }
@@ -306,7 +381,9 @@ public final class HostCore: Sendable {
             return .failure(RoutingFailure(message: message))
         case .forward(let backendName, let original):
             if let backend = backends[backendName] {
-                if !Self.mayBeShortened(name) || catalog.lastKnownItems(kind, of: backendName) != nil { return .success((backend, original)) }
+                if !Self.mayBeShortened(name) || catalog.lastKnownItems(kind, of: backendName) != nil {
+                    return checkUnlisted(kind, name: name, backend: backend, original: original, caller: caller)
+                }
                 candidates = [backend]
             } else {
                 candidates = order.compactMap { backends[$0] }.filter { Self.mayOwn(name, backend: $0.name) }
@@ -340,9 +417,9 @@ public final class HostCore: Sendable {
             guard !Self.mayBeShortened(name) || catalog.lastKnownItems(kind, of: backendName) != nil else {
                 return .failure(RoutingFailure(message: "\(kind.noun) '\(name)' may be a shortened name, and backend '\(backendName)' could not list its \(kind.noun)s to map it back; try again when it is available"))
             }
-            return .success((backend, original))
+            return checkUnlisted(kind, name: name, backend: backend, original: original, caller: caller)
         }
-        return .failure(RoutingFailure(message: "Unknown \(kind.noun) '\(name)': no configured server provides it (servers: \(order.isEmpty ? "none" : order.joined(separator: ", ")))"))
+        return .failure(unknownItem(kind, name))
     }
 
     /// Whether a name ends like the namespace router's shortened names: `_` and 8 hex digits.
@@ -369,7 +446,7 @@ public final class HostCore: Sendable {
 
     /// The catalog's answer, else the router's when that backend's list is known, without loading
     /// anything; nil when only loading could tell.
-    func resolveNow(_ kind: ItemKind, method: String, name: String) -> Result<(Backend, String), RoutingFailure>? {
+    func resolveNow(_ kind: ItemKind, method: String, name: String, caller: Caller? = nil) -> Result<(Backend, String), RoutingFailure>? {
         if let hit = catalog.lookup(kind, exposed: name), let backend = backends[hit.backend] {
             return .success((backend, hit.name))
         }
@@ -377,7 +454,7 @@ public final class HostCore: Sendable {
         case .forward(let backendName, let original):
             guard let backend = backends[backendName],
                   !Self.mayBeShortened(name) || catalog.lastKnownItems(kind, of: backendName) != nil else { return nil }
-            return .success((backend, original))
+            return checkUnlisted(kind, name: name, backend: backend, original: original, caller: caller)
         case .reject(let message):
             return .failure(RoutingFailure(message: message))
         case .noOpinion:
@@ -413,14 +490,19 @@ public final class HostCore: Sendable {
             fail(session, envelope, JSONRPCErrorCode.invalidParams, "Invalid params: \(method) needs params.name (a string)")
             return
         }
+        // A name the caller may not use is unknown to it (before anything is looked up or started).
+        guard router.allows(kind, name: name, caller: session.caller) else {
+            fail(session, envelope, JSONRPCErrorCode.invalidParams, unknownItem(kind, name).message)
+            return
+        }
         // Fast path: a known name on a ready backend is forwarded on this thread, with no task.
-        if case .success(let (backend, original))? = resolveNow(kind, method: method, name: name), let live = backend.liveNow {
+        if case .success(let (backend, original))? = resolveNow(kind, method: method, name: name, caller: session.caller), let live = backend.liveNow {
             backend.forwardNow(envelope, from: session, rename: original == name ? nil : (nameMember.value, original), on: live)
             return
         }
         guard let ticket = beginRouting(envelope, from: session) else { return }
         Task {
-            switch await self.resolve(kind, method: method, name: name, deadline: ticket.deadline) {
+            switch await self.resolve(kind, method: method, name: name, deadline: ticket.deadline, caller: session.caller) {
             case .success(let (backend, original)):
                 await backend.forward(envelope, from: session, rename: original == name ? nil : (nameMember.value, original), ticket: ticket)
             case .failure(let failure):
@@ -435,9 +517,13 @@ public final class HostCore: Sendable {
             fail(session, envelope, JSONRPCErrorCode.invalidParams, "Invalid params: resources/read needs params.uri (a string)")
             return
         }
+        if let refusal = resourceRefusal("resources/read", uri: uri, caller: session.caller) {
+            fail(session, envelope, refusal.code, refusal.message)
+            return
+        }
         guard let ticket = beginRouting(envelope, from: session) else { return }
         Task {
-            switch await self.resourceOwner(uri, deadline: ticket.deadline) {
+            switch await self.visibleResourceOwner(uri, deadline: ticket.deadline) {
             case .success(let backend):
                 await backend.forward(envelope, from: session, rename: nil, ticket: ticket)
             case .failure(let failure):
@@ -454,9 +540,15 @@ public final class HostCore: Sendable {
             fail(session, envelope, JSONRPCErrorCode.invalidParams, "Invalid params: \(method) needs params.uri (a string)")
             return
         }
+        // Subscribing needs access; unsubscribing never does (a client can always let go).
+        if method == "resources/subscribe", let refusal = resourceRefusal(method, uri: uri, caller: session.caller) {
+            fail(session, envelope, refusal.code, refusal.message)
+            return
+        }
         guard let ticket = beginRouting(envelope, from: session) else { return }
         Task {
-            switch await self.resourceOwner(uri, deadline: ticket.deadline) {
+            switch await (method == "resources/subscribe" ? self.visibleResourceOwner(uri, deadline: ticket.deadline)
+                                                          : self.resourceOwner(uri, deadline: ticket.deadline)) {
             case .success(let backend):
                 if method == "resources/subscribe" {
                     await backend.subscribe(envelope, uri: uri, from: session, ticket: ticket)
@@ -471,7 +563,7 @@ public final class HostCore: Sendable {
 
     /// The backend owning a resource URI. URIs are not namespaced, so any backend whose resource
     /// lists are not loaded yet may own it: those lists are loaded, within the request's deadline.
-    private func resourceOwner(_ uri: String, deadline: UInt64) async -> Result<Backend, RoutingFailure> {
+    func resourceOwner(_ uri: String, deadline: UInt64) async -> Result<Backend, RoutingFailure> {
         if let owner = catalog.resourceOwner(uri: uri), let backend = backends[owner] { return .success(backend) }
         let loaded = OneShot<Bool>()
         Task {
@@ -490,7 +582,7 @@ public final class HostCore: Sendable {
             return .failure(RoutingFailure(message: "could not find the owner of resource '\(uri)' within \(formatSeconds(options.requestTimeout)) s: some backends did not list their resources in time",
                                            code: JSONRPCErrorCode.requestTimeout))
         }
-        return .failure(RoutingFailure(message: "Unknown resource '\(uri)': no configured server lists it or a template matching it"))
+        return .failure(unknownItem(.resource, uri))
     }
 
     /// completion/complete: to the backend owning the referenced prompt (renamed) or resource.
@@ -502,7 +594,11 @@ public final class HostCore: Sendable {
             switch type {
             case "ref/prompt":
                 guard let member = envelope.param("ref", "name"), let name = scanner.string(at: member.value) else { break }
-                switch await self.resolve(.prompt, method: "completion/complete", name: name, deadline: ticket.deadline) {
+                guard self.router.allows(.prompt, name: name, caller: session.caller) else {
+                    self.finishRouting(ticket, session, envelope, JSONRPCErrorCode.invalidParams, self.unknownItem(.prompt, name).message)
+                    return
+                }
+                switch await self.resolve(.prompt, method: "completion/complete", name: name, deadline: ticket.deadline, caller: session.caller) {
                 case .success(let (backend, original)):
                     await backend.forward(envelope, from: session, rename: original == name ? nil : (member.value, original), ticket: ticket)
                 case .failure(let failure):
@@ -511,7 +607,11 @@ public final class HostCore: Sendable {
                 return
             case "ref/resource":
                 guard let member = envelope.param("ref", "uri"), let uri = scanner.string(at: member.value) else { break }
-                switch await self.resourceOwner(uri, deadline: ticket.deadline) {
+                if let refusal = self.resourceRefusal("completion/complete", uri: uri, caller: session.caller) {
+                    self.finishRouting(ticket, session, envelope, refusal.code, refusal.message)
+                    return
+                }
+                switch await self.visibleResourceOwner(uri, deadline: ticket.deadline) {
                 case .success(let backend):
                     await backend.forward(envelope, from: session, rename: nil, ticket: ticket)
                 case .failure(let failure):

@@ -71,6 +71,9 @@ public struct PendingTable<Waiter> {
         return entry
     }
 
+    /// The request with this backend-side id, left in place; nil for an unknown or finished one.
+    public func entry(_ backendID: Int64) -> Entry? { entries[backendID] }
+
     /// Removes the request a client cancelled; returns its backend id to cancel there.
     public mutating func cancel(session: UInt64, clientID: [UInt8]) -> (id: Int64, entry: Entry)? {
         guard let id = byClient[ClientKey(session: session, id: clientID)], let entry = complete(id) else { return nil }

@@ -22,12 +22,16 @@ public final class RoutingTable: Sendable {
     public final class Ticket: Sendable {
         let key: Key
         let serial: UInt64
-        /// Monotonic deadline (ns) of the whole request, routing and cold start included.
+        /// Monotonic deadline (ns) of the whole request, routing and cold start included, by the
+        /// host's request timeout (a backend with its own timeout computes its own from `started`).
         public let deadline: UInt64
-        fileprivate init(key: Key, serial: UInt64, deadline: UInt64) {
+        /// When the request arrived (monotonic ns).
+        public let started: UInt64
+        fileprivate init(key: Key, serial: UInt64, deadline: UInt64, started: UInt64) {
             self.key = key
             self.serial = serial
             self.deadline = deadline
+            self.started = started
         }
     }
 
@@ -49,13 +53,13 @@ public final class RoutingTable: Sendable {
     public var count: Int { state.withLock { $0.entries.count } }
 
     /// Records a request; nil when the same client already has a request with this id being routed.
-    public func begin(session: UInt64, clientID: [UInt8], deadline: UInt64) -> Ticket? {
+    public func begin(session: UInt64, clientID: [UInt8], deadline: UInt64, now: UInt64 = MonotonicClock.nanoseconds()) -> Ticket? {
         state.withLock { state in
             let key = Key(session: session, id: clientID)
             guard state.entries[key] == nil else { return nil }
             state.serial &+= 1
             state.entries[key] = Entry(serial: state.serial)
-            return Ticket(key: key, serial: state.serial, deadline: deadline)
+            return Ticket(key: key, serial: state.serial, deadline: deadline, started: now)
         }
     }
 

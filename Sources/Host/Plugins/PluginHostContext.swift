@@ -19,7 +19,16 @@ final class PluginHostContext: Sendable {
 
     /// `stateDirectory`: the host's state directory handed to the plugin (ABI 1.2 `state_dir`),
     /// or nil for none. Its bytes are copied into storage that is never freed, like the table.
-    static func make(pluginID: String, logger: Logger, stateDirectory: String? = nil) -> UnsafePointer<mcph_host> {
+    /// `pluginConfig`: the plugin's section of the configuration (ABI 1.4 `plugin_config`), JSON
+    /// bytes, copied like the state directory into storage that is never freed.
+    static func make(pluginID: String, logger: Logger, stateDirectory: String? = nil,
+                     pluginConfig: [UInt8]? = nil) -> UnsafePointer<mcph_host> {
+        var configPointer: UnsafePointer<CChar>?
+        if let pluginConfig, !pluginConfig.isEmpty {
+            let storage = UnsafeMutablePointer<CChar>.allocate(capacity: pluginConfig.count)
+            for (index, byte) in pluginConfig.enumerated() { storage[index] = CChar(bitPattern: byte) }
+            configPointer = UnsafePointer(storage)
+        }
         let context = Unmanaged.passRetained(PluginHostContext(pluginID: pluginID, logger: logger))
         var stateDir: UnsafePointer<CChar>?
         var stateDirLength = 0
@@ -37,7 +46,9 @@ final class PluginHostContext: Sendable {
             monotonic_ns: hostMonotonicNanoseconds,
             get_interface: hostGetInterface,
             state_dir: stateDir,
-            state_dir_len: stateDirLength))
+            state_dir_len: stateDirLength,
+            plugin_config: configPointer,
+            plugin_config_len: configPointer == nil ? 0 : pluginConfig?.count ?? 0))
         return UnsafePointer(table)
     }
 }

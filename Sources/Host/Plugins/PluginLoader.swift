@@ -52,10 +52,13 @@ public struct PluginLoader {
     public let logger: Logger
     /// The host's state directory given to every plugin (`mcph_host.state_dir`, ABI 1.2); nil: none.
     public let stateDirectory: String?
+    /// Each plugin's section of the configuration, by plugin id (`mcph_host.plugin_config`, ABI 1.4).
+    public let pluginSettings: [String: [UInt8]]
 
-    public init(logger: Logger, stateDirectory: String? = nil) {
+    public init(logger: Logger, stateDirectory: String? = nil, pluginSettings: [String: [UInt8]] = [:]) {
         self.logger = logger
         self.stateDirectory = stateDirectory
+        self.pluginSettings = pluginSettings
     }
 
     public func load(directories: [String]) -> PluginRegistry {
@@ -141,7 +144,7 @@ public struct PluginLoader {
             description: d.description.map { String(cString: $0) } ?? "",
             abiMajor: d.abi_major, abiMinor: d.abi_minor, kinds: d.kinds, path: path)
 
-        let host = PluginHostContext.make(pluginID: id, logger: logger, stateDirectory: stateDirectory)
+        let host = PluginHostContext.make(pluginID: id, logger: logger, stateDirectory: stateDirectory, pluginConfig: pluginSettings[id])
         var state: UnsafeMutableRawPointer?
         var error = [CChar](repeating: 0, count: 512)
         let status = initFn(host, &state, &error, error.count)
@@ -149,7 +152,8 @@ public struct PluginLoader {
             reject(shown, "init failed (status \(status)): \(String(cBuffer: error))", registry)
             return
         }
-        let plugin = LoadedPlugin(info: info, descriptor: descriptor, state: state, deinitFunction: d.deinit)
+        let plugin = LoadedPlugin(info: info, descriptor: descriptor, state: state, deinitFunction: d.deinit,
+                                  reconfigureFunction: d.reconfigure, settings: pluginSettings[id])
         /// A plugin refused after its init succeeded is ended right away (deinit), as the ABI says.
         func refuse(_ reason: String) {
             reject(shown, reason, registry)
@@ -194,6 +198,16 @@ public struct PluginLoader {
         if let router { registry.routers.append(router) }
         registry.plugins.append(plugin)
         logger.debug("plugin loaded", metadata: ["id": "\(id)", "version": "\(info.version)", "file": "\(path)"])
+    }
+}
+
+extension PluginLoader {
+    /// Loads the one library at `path` exactly as `load(directories:)` loads each library it finds
+    /// (for `mcp-host validate-plugin`): the registry holds the plugin, or the reason it was refused.
+    public func load(library path: String) -> PluginRegistry {
+        let registry = PluginRegistry()
+        loadLibrary(at: path, via: nil, into: registry)
+        return registry
     }
 }
 

@@ -36,6 +36,10 @@ public final class LoadedPlugin: @unchecked Sendable {
     let state: UnsafeMutableRawPointer?
     /// The descriptor's `deinit`, or nil (absent: NULL, or past a short `struct_size`).
     let deinitFunction: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
+    /// The descriptor's `reconfigure` (ABI 1.4), or nil: every change of its settings needs a restart.
+    let reconfigureFunction: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int, UnsafeMutablePointer<CChar>?, Int) -> mcph_status)?
+    /// The settings the plugin runs with (its configuration section as JSON bytes; nil: none).
+    private let currentSettings: Locked<[UInt8]?>
 
     struct Control {
         /// Connections opened and not yet destroyed.
@@ -46,11 +50,54 @@ public final class LoadedPlugin: @unchecked Sendable {
     private let control = Locked(Control())
 
     init(info: PluginInfo, descriptor: UnsafePointer<mcph_plugin_descriptor>, state: UnsafeMutableRawPointer?,
-         deinitFunction: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) {
+         deinitFunction: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?,
+         reconfigureFunction: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int, UnsafeMutablePointer<CChar>?, Int) -> mcph_status)? = nil,
+         settings: [UInt8]? = nil) {
         self.info = info
         self.descriptor = descriptor
         self.state = state
         self.deinitFunction = deinitFunction
+        self.reconfigureFunction = reconfigureFunction
+        self.currentSettings = Locked(settings)
+    }
+
+    /// What a plugin made of changed settings.
+    public enum Reconfiguration: Sendable, Equatable {
+        case unchanged
+        case applied
+        /// The change needs a restart of the host (no `reconfigure`, or it said so); the plugin keeps
+        /// its old settings.
+        case needsRestart(String)
+        case refused(String)
+    }
+
+    /// Hands the plugin its changed configuration section (nil: removed). Control thread.
+    func reconfigure(_ settings: [UInt8]?) -> Reconfiguration {
+        guard currentSettings.withLock({ $0 }) != settings else { return .unchanged }
+        guard let reconfigureFunction else {
+            return .needsRestart("plugin '\(info.id)' cannot take new settings while it runs: restart mcp-host to apply them")
+        }
+        var error = [CChar](repeating: 0, count: 1024)
+        let status: mcph_status? = withControl { _ in
+            let bytes = settings ?? []
+            return bytes.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { text in
+                    reconfigureFunction(state, settings == nil ? nil : text.baseAddress, settings == nil ? 0 : text.count, &error, error.count)
+                }
+            }
+        }
+        let message = String(cBuffer: error)
+        switch status {
+        case nil:
+            return .refused("plugin '\(info.id)' has been shut down")
+        case MCPH_OK?:
+            currentSettings.withLock { $0 = settings }
+            return .applied
+        case MCPH_E_UNSUPPORTED?:
+            return .needsRestart("plugin '\(info.id)' needs a restart of mcp-host for this change" + (message.isEmpty ? "" : ": \(message)"))
+        case let other?:
+            return .refused("plugin '\(info.id)' refused its new settings (status \(other))" + (message.isEmpty ? "" : ": \(message)"))
+        }
     }
 
     /// Runs one control-thread call of the plugin (`open`, `destroy`, `deinit`), never concurrently

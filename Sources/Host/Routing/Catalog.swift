@@ -12,6 +12,10 @@ import Synchronization
 /// Staleness: each (kind, backend) has a generation that `invalidate` (a backend's
 /// `list_changed`) advances. A fetch records the generation it started at and `store` clears the
 /// stale mark only if no `list_changed` arrived meanwhile, so a change during a fetch is not lost.
+///
+/// Cached items: items loaded from the catalog cache (`CatalogCache`) at start-up are served like
+/// fetched ones but marked as cached until the backend lists that kind itself; the backend's first
+/// start then refreshes them (`cachedKinds`).
 public final class Catalog: Sendable {
     public struct Items: Sendable {
         /// Each item's JSON object, renamed and with its description prefixed.
@@ -20,11 +24,15 @@ public final class Catalog: Sendable {
         public var names: [String: String]
         /// The exposed name of each element, in the same order as `elements`.
         public var exposed: [String]
+        /// Every item object exactly as the backend listed it (before renaming; also those the
+        /// router did not expose): what the catalog cache stores.
+        public var listed: [[UInt8]]
 
-        public init(elements: [[UInt8]] = [], names: [String: String] = [:], exposed: [String] = []) {
+        public init(elements: [[UInt8]] = [], names: [String: String] = [:], exposed: [String] = [], listed: [[UInt8]] = []) {
             self.elements = elements
             self.names = names
             self.exposed = exposed
+            self.listed = listed
         }
     }
 
@@ -41,6 +49,11 @@ public final class Catalog: Sendable {
         var generation: [Key: UInt64] = [:]
         /// Per kind, the (backend, exposed name) pairs hidden by a collision, for logging changes.
         var hidden: [ItemKind: Set<Hidden>] = [:]
+        /// Lists loaded from the catalog cache that the backend has not listed itself since.
+        var cached: Set<Key> = []
+        /// The host's current server order (`setOrder`), which wins over the order a fetch that
+        /// began before a reload carries.
+        var order: [String]?
     }
 
     /// An item hidden because an earlier backend (in the host's order) exposes the same name.
@@ -72,29 +85,84 @@ public final class Catalog: Sendable {
     /// Stores a backend's items fetched at `generation` (nil: unconditionally fresh); returns the
     /// items newly hidden by a collision, whichever backend they belong to (the first backend in
     /// `order` keeps a colliding name). If the list changed since the fetch began, the items are
-    /// kept for serving but stay stale, so the next list fetches again.
+    /// kept for serving but stay stale, so the next list fetches again. `cached`: the items come
+    /// from the catalog cache, not from the backend (see `cachedKinds`).
     @discardableResult
-    public func store(_ kind: ItemKind, backend: String, items: Items, order: [String], generation: UInt64? = nil) -> [Hidden] {
+    public func store(_ kind: ItemKind, backend: String, items: Items, order: [String], generation: UInt64? = nil,
+                      cached: Bool = false) -> [Hidden] {
         state.withLock { state in
             let key = Key(kind: kind, backend: backend)
             state.items[key] = items
+            if cached { state.cached.insert(key) } else { state.cached.remove(key) }
             if generation == nil || generation == (state.generation[key] ?? 0) { state.stale.remove(key) }
-            var index: [String: (backend: String, name: String)] = [:]
-            var hidden = Set<Hidden>()
-            for name in order {
-                guard let entry = state.items[Key(kind: kind, backend: name)] else { continue }
-                for (exposed, original) in entry.names {
-                    if index[exposed] != nil {
-                        hidden.insert(Hidden(backend: name, name: exposed))
-                        continue
-                    }
-                    index[exposed] = (name, original)
-                }
+            return Self.reindex(kind, order: state.order ?? order, in: &state)
+        }
+    }
+
+    /// Sets the host's server order (at start and on every reload): names are resolved in it.
+    public func setOrder(_ order: [String]) {
+        state.withLock { $0.order = order }
+    }
+
+    /// Forgets every item of a backend (a reload removed or changed its entry) and resolves the
+    /// names again in the new `order`; returns the items newly hidden. Its generations advance, so
+    /// a fetch that started before is never taken for fresh.
+    @discardableResult
+    public func remove(backend: String, order: [String]) -> [Hidden] {
+        state.withLock { state in
+            var newlyHidden: [Hidden] = []
+            for kind in ItemKind.allCases {
+                let key = Key(kind: kind, backend: backend)
+                state.items[key] = nil
+                state.cached.remove(key)
+                state.stale.remove(key)
+                state.generation[key, default: 0] &+= 1
+                newlyHidden += Self.reindex(kind, order: order, in: &state)
             }
-            state.index[kind] = index
-            let newlyHidden = hidden.subtracting(state.hidden[kind] ?? [])
-            state.hidden[kind] = hidden
-            return newlyHidden.sorted()
+            return newlyHidden
+        }
+    }
+
+    /// Rebuilds a kind's name index: the first backend in `order` keeps a colliding name.
+    private static func reindex(_ kind: ItemKind, order: [String], in state: inout State) -> [Hidden] {
+        var index: [String: (backend: String, name: String)] = [:]
+        var hidden = Set<Hidden>()
+        for name in order {
+            guard let entry = state.items[Key(kind: kind, backend: name)] else { continue }
+            for (exposed, original) in entry.names {
+                if index[exposed] != nil {
+                    hidden.insert(Hidden(backend: name, name: exposed))
+                    continue
+                }
+                index[exposed] = (name, original)
+            }
+        }
+        state.index[kind] = index
+        let newlyHidden = hidden.subtracting(state.hidden[kind] ?? [])
+        state.hidden[kind] = hidden
+        return newlyHidden.sorted()
+    }
+
+    /// Whether a backend's items of a kind came from the catalog cache and the backend has not
+    /// listed that kind itself since.
+    public func isCached(_ kind: ItemKind, of backend: String) -> Bool {
+        state.withLock { $0.cached.contains(Key(kind: kind, backend: backend)) }
+    }
+
+    /// The kinds whose items of a backend came from the catalog cache (not listed by it since).
+    public func cachedKinds(of backend: String) -> [ItemKind] {
+        state.withLock { state in ItemKind.allCases.filter { state.cached.contains(Key(kind: $0, backend: backend)) } }
+    }
+
+    /// Every kind of a backend's items the catalog knows (stale or not), as the backend listed
+    /// them: what the catalog cache writes.
+    public func listedItems(of backend: String) -> [ItemKind: [[UInt8]]] {
+        state.withLock { state in
+            var lists: [ItemKind: [[UInt8]]] = [:]
+            for kind in ItemKind.allCases {
+                if let items = state.items[Key(kind: kind, backend: backend)] { lists[kind] = items.listed }
+            }
+            return lists
         }
     }
 

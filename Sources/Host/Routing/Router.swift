@@ -61,17 +61,37 @@ public enum RouteDecision: Sendable, Equatable {
     case noOpinion
 }
 
-/// The host's view of the active router plugin (or, with none loaded, the plain `server__name`
-/// rule without shortening, so the host still works and says so in its log).
+/// The host's view of its router chain: an ordered list of router plugins (or, with none, the
+/// plain `server__name` rule without shortening, so the host still works and says so in its log).
+///
+/// Composition (docs: "Router chain"): `expose` runs the chain in order: router 1 is given the
+/// backend's own item name, router k the name router k-1 exposed; the last one's output is what
+/// clients see, and a HIDE (or an error) anywhere hides the item. `route` runs it in reverse: each
+/// router maps the name it exposed back to the name it was given (FORWARD's out_name), has no
+/// opinion (the name passes unchanged) or REJECTs (the request is refused with its message). The
+/// backend is the one the frontmost FORWARD that names one gives (normally router 1's). `allow`
+/// (ABI 1.4) is asked of every router that has it, about the name clients see.
 public struct Router: Sendable {
-    public let plugin: RouterPlugin?
+    /// The routers in chain order; empty: the built-in `server__name` rule.
+    public let chain: [RouterPlugin]
     /// Where a router's errors are logged (an error from `expose` hides the item).
     let logger: Logger
 
+    /// A chain of one router (or none).
     public init(plugin: RouterPlugin?, logger: Logger = Logger(label: "mcp-host")) {
-        self.plugin = plugin
+        self.init(chain: plugin.map { [$0] } ?? [], logger: logger)
+    }
+
+    public init(chain: [RouterPlugin], logger: Logger = Logger(label: "mcp-host")) {
+        self.chain = chain
         self.logger = logger
     }
+
+    /// The first router of the chain (the one that names backends), if any.
+    public var plugin: RouterPlugin? { chain.first }
+
+    /// The plugin ids of the chain, in order.
+    public var ids: [String] { chain.map(\.plugin.info.id) }
 
     /// What an `expose` answer means. ABI 1.0 hid an item with 1, the value of MCPH_E_INVALID; since
     /// 1.1 hiding is MCPH_EXPOSE_HIDE (-1) and any other non-zero value is an error. The plugin's
@@ -90,11 +110,20 @@ public struct Router: Sendable {
         }
     }
 
-    /// The exposed name of a backend's item, or nil when the router hides it.
+    /// The exposed name of a backend's item after the whole chain, or nil when a router hides it.
     public func expose(_ kind: ItemKind, backend: String, name: String) -> String? {
-        guard let plugin, let expose = plugin.table.expose else {
-            return kind == .tool || kind == .prompt ? backend + "__" + name : name
+        guard !chain.isEmpty else { return kind == .tool || kind == .prompt ? backend + "__" + name : name }
+        var current = name
+        for step in chain {
+            guard let next = expose(kind, backend: backend, name: current, by: step) else { return nil }
+            current = next
         }
+        return current
+    }
+
+    /// One router's exposed name for the name it is given, or nil when it hides the item.
+    private func expose(_ kind: ItemKind, backend: String, name: String, by plugin: RouterPlugin) -> String? {
+        guard let expose = plugin.table.expose else { return name }
         var backendBytes = Array(backend.utf8), nameBytes = Array(name.utf8)
         var capacity = 256
         while true {
@@ -105,7 +134,9 @@ public struct Router: Sendable {
                     nameBytes.withUnsafeMutableBufferPointer { n in
                         b.withMemoryRebound(to: CChar.self) { bc in
                             n.withMemoryRebound(to: CChar.self) { nc in
-                                expose(plugin.plugin.state, kind.rawValue, bc.baseAddress, bc.count, nc.baseAddress, nc.count, &buf)
+                                let started = MonotonicClock.nanoseconds()
+                                defer { PluginWatchdog.check(plugin.plugin.info.id, "expose", started: started, logger: logger) }
+                                return expose(plugin.plugin.state, kind.rawValue, bc.baseAddress, bc.count, nc.baseAddress, nc.count, &buf)
                             }
                         }
                     }
@@ -132,19 +163,41 @@ public struct Router: Sendable {
         }
     }
 
-    /// The router's decision for a request naming `name`.
+    /// The chain's decision for a request naming `name` (the name the client used).
     public func route(method: String, kind: ItemKind, name: String) -> RouteDecision {
-        guard let plugin, plugin.table.route != nil else {
+        guard !chain.isEmpty else {
             guard kind == .tool || kind == .prompt, let sep = name.firstRange(of: "__"), sep.lowerBound != name.startIndex else {
                 return .noOpinion
             }
             return .forward(backend: String(name[..<sep.lowerBound]), name: String(name[sep.upperBound...]))
         }
+        var current = name
+        var backend: String?
+        for step in chain.reversed() {
+            switch route(method: method, kind: kind, name: current, by: step) {
+            case .forward(let named, let inner):
+                current = inner
+                if !named.isEmpty { backend = named } // the frontmost one that names a backend wins
+            case .reject(let message):
+                return .reject(message)
+            case .noOpinion:
+                continue
+            }
+        }
+        guard let backend else { return .noOpinion }
+        return .forward(backend: backend, name: current)
+    }
+
+    /// One router's decision for the name it exposed.
+    private func route(method: String, kind: ItemKind, name: String, by plugin: RouterPlugin) -> RouteDecision {
+        guard plugin.table.route != nil else { return .noOpinion }
         // A buffer too small for the answer: the plugin writes the size it needs into `len`
         // (mcph_buf's rule); the call is repeated once with buffers that large (up to 1 MiB).
         var capacities = (backend: 256, item: 4096, message: 1024)
         for _ in 0..<2 {
+            let started = MonotonicClock.nanoseconds()
             let answer = callRoute(plugin: plugin, method: method, kind: kind, name: name, capacities: capacities)
+            PluginWatchdog.check(plugin.plugin.info.id, "route", started: started, logger: logger)
             switch answer.decision {
             case MCPH_ROUTE_FORWARD:
                 if let backend = answer.backend, let item = answer.item { return .forward(backend: backend, name: item) }

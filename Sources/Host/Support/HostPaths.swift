@@ -47,6 +47,23 @@ public enum HostPaths {
         return home + "/.local/state/mcp-host"
     }
 
+    /// The directory of the user's shared host (its socket, pid file and start lock):
+    /// `$XDG_RUNTIME_DIR/mcp-host` when that is an absolute path, else `/tmp/mcp-host-<uid>`.
+    /// Not created here: `SocketPath.prepareDirectory` creates it 0700 and refuses one that
+    /// another user owns or could write.
+    public static func runtimeDirectory(environment: [String: String]) -> String {
+        if let xdg = environment["XDG_RUNTIME_DIR"], xdg.hasPrefix("/") { return xdg + "/mcp-host" }
+        return "/tmp/mcp-host-\(getuid())"
+    }
+
+    /// The shared host's socket when `--socket` gives no path: `<runtime directory>/host.sock`.
+    public static func defaultSocketPath(environment: [String: String]) -> String {
+        runtimeDirectory(environment: environment) + "/host.sock"
+    }
+
+    /// `path` made absolute against the working directory.
+    public static func absolute(_ path: String) -> String { resolve(path, against: currentDirectory) }
+
     /// The working directory ("/" when unknown).
     static var currentDirectory: String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)

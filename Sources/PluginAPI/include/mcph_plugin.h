@@ -44,7 +44,7 @@ extern "C" {
 /* Major: bumped on any incompatible change; also renames the entry symbol. */
 #define MCPH_ABI_MAJOR 1
 /* Minor: bumped whenever anything is appended (a field, a constant, an interface). */
-#define MCPH_ABI_MINOR 2
+#define MCPH_ABI_MINOR 4
 
 /* The entry symbol a v1 plugin exports (the string the host passes to dlsym). */
 #define MCPH_ENTRY_SYMBOL_V1 "mcph_plugin_entry_v1"
@@ -144,7 +144,7 @@ typedef struct mcph_host {
     /* Monotonic clock in nanoseconds (the host's injected clock). Any thread; never blocks. */
     uint64_t (*monotonic_ns)(void *ctx);
 
-    /* Host-side interface by versioned id, or NULL. Control thread. ABI 1.2 defines none. */
+    /* Host-side interface by versioned id, or NULL. Control thread. ABI 1.3 defines none. */
     const void *(*get_interface)(void *ctx, const char *iface_id);
 
     /*
@@ -156,6 +156,16 @@ typedef struct mcph_host {
      */
     const char *state_dir;
     size_t state_dir_len; /* bytes at state_dir; 0 when state_dir is NULL */
+
+    /*
+     * Since 1.4. This plugin's own section of the host configuration: the JSON object (UTF-8, NOT
+     * NUL-terminated) at "plugins": {"<plugin id>": {...}} in the servers file, with ${VAR}s
+     * substituted; NULL / 0 when the configuration has none (and in hosts older than 1.4). Owned by
+     * the host; valid until deinit; it stays the section as it was at init: a change made while
+     * the host runs comes through mcph_plugin_descriptor.reconfigure.
+     */
+    const char *plugin_config;
+    size_t plugin_config_len;
 } mcph_host;
 
 /* The 1.0 size of mcph_host: the smallest struct_size a plugin may be given. */
@@ -202,6 +212,17 @@ typedef struct mcph_plugin_descriptor {
      * skipped and the host logs it). Nothing of the plugin is called afterwards. Control thread.
      */
     void (*deinit)(void *state);
+
+    /*
+     * Since 1.4; may be NULL. The plugin's section of the configuration changed while the host runs
+     * (a configuration reload): config_json is the new section as for mcph_host.plugin_config
+     * (borrowed for the call; NULL / 0 when the section was removed). Return MCPH_OK when it is
+     * applied; MCPH_E_UNSUPPORTED when this change needs a restart of the host (err says which
+     * setting; the host logs it and the plugin keeps its old settings); another status to refuse
+     * it (err says why; the old settings stay). NULL means every change needs a restart. Control
+     * thread; keep it short (it delays the plugin's opens).
+     */
+    mcph_status (*reconfigure)(void *state, const char *config_json, size_t config_len, char *err, size_t err_cap);
 } mcph_plugin_descriptor;
 
 /* The 1.0 size of mcph_plugin_descriptor. */
@@ -221,10 +242,28 @@ MCPH_EXPORT const mcph_plugin_descriptor *mcph_plugin_entry_v1(void);
 
 /* Connection events (mcph_conn_callbacks.on_event). */
 typedef int32_t mcph_conn_event;
-#define MCPH_EVENT_OPENED 1   /* the connection is ready for send (at most once) */
+/*
+ * OPENED: the connection is ready for send (at most once). Since 1.3: code = the id of the process
+ * the transport started for this connection (the stdio transport: its supervisor, whose process
+ * group holds the backend), or 0 when there is none; detail = a short description of the
+ * connection without secrets (e.g. a URL without credentials), shown in the host's status. Older
+ * hosts ignore both.
+ */
+#define MCPH_EVENT_OPENED 1
 #define MCPH_EVENT_FAILED 2   /* terminal: opening or the connection failed; code/detail say why */
 #define MCPH_EVENT_CLOSED 3   /* terminal: closed (by close() or by the peer); code = exit status or 0 */
 #define MCPH_EVENT_WRITABLE 4 /* send may succeed again after MCPH_E_AGAIN; owed after every E_AGAIN */
+/*
+ * Since 1.3; not terminal. The remote end lost the session state the host had set up (an HTTP
+ * server answered 404 for its session) and the transport made a new session by replaying the
+ * host's initialize handshake. The remote end has forgotten everything asked of it after the
+ * handshake (resource subscriptions, for one): the host restores them and refreshes its lists.
+ * Requests in flight when the session was lost are the plugin's to settle: it answers each with
+ * the retried request's answer or with an error response; the host does not fail them itself.
+ * Send it only to a host whose mcph_host.abi_minor is 3 or more (an older host ignores unknown
+ * events; a plugin may instead end such a connection with FAILED so that the host starts again).
+ */
+#define MCPH_EVENT_SESSION_RESET 5
 
 /*
  * Given by the host to open(). The plugin copies the struct (at most struct_size bytes, see
@@ -252,10 +291,24 @@ typedef struct mcph_conn_callbacks {
 
     /* A log line about this connection (e.g. a child's stderr line). Any thread; never blocks. */
     void (*on_log)(void *ctx, mcph_log_level level, const char *msg, size_t msg_len);
+
+    /*
+     * Since 1.3; NULL or absent (struct_size ends before it) in older hosts: then use on_message.
+     * A request or notification from the remote end that belongs to one of the host's requests:
+     * it came on the answer stream of that request (the SSE stream of an HTTP POST), so the host
+     * routes it to the client whose request caused it (sampling, elicitation, roots, log messages)
+     * even when several clients have requests in flight on the backend. related_id is that
+     * request's "id" exactly as the host sent it (JSON bytes, borrowed for the call, e.g. 42 or
+     * "a"). Responses never come this way. Serialized per connection with on_message and on_event,
+     * in the order the remote end sent them; never blocks; ownership of message per mcph_bytes.
+     */
+    void (*on_related_message)(void *ctx, mcph_bytes message, const uint8_t *related_id, size_t related_id_len);
 } mcph_conn_callbacks;
 
 /* The 1.0 size of mcph_conn_callbacks: the smallest struct_size a transport may be given. */
 #define MCPH_CONN_CALLBACKS_SIZE_1_0 MCPH_SIZE_THROUGH(mcph_conn_callbacks, on_log)
+/* The 1.3 size: a struct_size at least this large carries on_related_message (which may be NULL). */
+#define MCPH_CONN_CALLBACKS_SIZE_1_3 MCPH_SIZE_THROUGH(mcph_conn_callbacks, on_related_message)
 
 /* The transport interface table. Static, owned by the plugin. Growable. */
 typedef struct mcph_transport_v1 {
@@ -325,6 +378,27 @@ typedef int32_t mcph_item_kind;
 #define MCPH_EXPOSE_HIDE (-1)   /* filter the item out of every list; calls to it are rejected */
 #define MCPH_EXPOSE_HIDE_1_0 1  /* what MCPH_EXPOSE_HIDE was in 1.0; only meaningful from a 1.0 plugin */
 
+/* allow() answers (since 1.4). */
+#define MCPH_ALLOW 0
+#define MCPH_DENY (-1)
+
+/*
+ * Since 1.4. Who is asking, as the host authenticated them: for an HTTP client, the subject and
+ * roles configured for its bearer token; never what the client says about itself (clientInfo).
+ * Fixed for the call; every pointer is borrowed for the call; strings are not NUL-terminated.
+ * Growable (struct_size first; read fields past it as absent).
+ */
+typedef struct mcph_caller {
+    uint32_t struct_size;     /* sizeof(mcph_caller) as the host was built */
+    const char *subject;      /* e.g. "alice"; "" (length 0) when the client is not authenticated */
+    size_t subject_len;
+    const char *const *roles; /* role_count strings (e.g. "dev"); NULL when role_count is 0 */
+    const size_t *role_lens;  /* the length of each role */
+    size_t role_count;
+    const char *front_end;    /* how the client is connected: "stdio", "http", "socket" or "cli" */
+    size_t front_end_len;
+} mcph_caller;
+
 /* route() answers. */
 typedef int32_t mcph_route_decision;
 #define MCPH_ROUTE_DEFAULT 0 /* no opinion: the host uses its catalog mapping */
@@ -334,6 +408,14 @@ typedef int32_t mcph_route_decision;
 /*
  * A router maps backend item names to exposed names and back. Pure and thread-safe: every
  * function may be called from any thread concurrently and must not block. Static table.
+ *
+ * Routers form a chain (since 1.4; the host's "routers" setting, e.g. namespace, alias, filter).
+ * expose runs in chain order: the first router is given the backend's own item name, router k the
+ * name router k-1 exposed; every router is also given the backend's name; a HIDE anywhere hides
+ * the item. route runs in reverse: each router is given the name it exposed and answers FORWARD
+ * with the name it was given (out_backend may be left empty, len 0, by a router after the first:
+ * the backend comes from the router nearest the start of the chain that names one), DEFAULT to
+ * pass the name on unchanged, or REJECT. A single router (1.0 to 1.3 hosts) is a chain of one.
  */
 typedef struct mcph_router_v1 {
     uint32_t struct_size; /* sizeof(mcph_router_v1) as the plugin was built */
@@ -355,6 +437,16 @@ typedef struct mcph_router_v1 {
     mcph_route_decision (*route)(void *state, const char *method, size_t method_len, mcph_item_kind kind,
                                  const char *name, size_t name_len, mcph_buf *out_backend,
                                  mcph_buf *out_name, mcph_buf *out_message);
+
+    /*
+     * Since 1.4; may be NULL (everything is allowed). Whether `caller` may see and use the item a
+     * client knows as `name` (the name clients see, after every router of the chain exposed it).
+     * The host asks before listing an item to a client and before routing a request that names
+     * one, so an item hidden from a caller cannot be called by guessing its name. Returns
+     * MCPH_ALLOW or MCPH_DENY; any other value is an error, which the host logs and treats as
+     * MCPH_DENY. Pure and thread-safe like expose; never blocks.
+     */
+    int32_t (*allow)(void *state, mcph_item_kind kind, const char *name, size_t name_len, const mcph_caller *caller);
 } mcph_router_v1;
 
 /* The 1.0 size of mcph_router_v1: the smallest struct_size the host accepts. */

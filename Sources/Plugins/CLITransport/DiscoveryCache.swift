@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CLIDiscovery
 import Foundation
+import HashSupport
 
 /// Discovered tools on disk, so that the next start runs no help process.
 ///

@@ -23,14 +23,15 @@ nonisolated(unsafe) private let descriptor: UnsafeMutablePointer<mcph_plugin_des
             guard let id, strcmp(id, MCPH_IFACE_ROUTER_V1) == 0 else { return nil }
             return UnsafeRawPointer(routerTable)
         },
-        deinit: nil))
+        deinit: nil,
+        reconfigure: nil))
     return d
 }()
 
 /// `nonisolated(unsafe)`: written once by the lazy global initialiser, read-only afterwards.
 nonisolated(unsafe) private let routerTable: UnsafeMutablePointer<mcph_router_v1> = {
     let t = UnsafeMutablePointer<mcph_router_v1>.allocate(capacity: 1)
-    t.initialize(to: mcph_router_v1(struct_size: UInt32(MemoryLayout<mcph_router_v1>.size), expose: expose, route: route))
+    t.initialize(to: mcph_router_v1(struct_size: UInt32(MemoryLayout<mcph_router_v1>.size), expose: expose, route: route, allow: nil))
     return t
 }()
 

@@ -28,7 +28,8 @@ nonisolated(unsafe) private let descriptor: UnsafeMutablePointer<mcph_plugin_des
         kinds: UInt32(MCPH_KIND_TRANSPORT),
         init: pluginInit,
         get_interface: pluginGetInterface,
-        deinit: pluginDeinit))
+        deinit: pluginDeinit,
+        reconfigure: nil))
     return d
 }()
 

@@ -54,7 +54,7 @@ final class StdioConnection: @unchecked Sendable {
 
     /// Starts the I/O threads and reports OPENED.
     func start() {
-        event(MCPH_EVENT_OPENED, code: 0, detail: "pid \(process.pid)")
+        event(MCPH_EVENT_OPENED, code: Int32(process.pid), detail: "pid \(process.pid)")
         writer.start()
         let stderrThread = DedicatedThread.start { [self] in readStderr() }
         let reader = DedicatedThread.start { [self] in readStdout(stderrThread: stderrThread) }

@@ -32,6 +32,14 @@ enum Paths {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
+
+    /// A new state directory for one mcp-host (its catalog cache, plugins' state), unless the test
+    /// gives `MCP_HOST_STATE_DIR` itself: tests never share a cache through ~/.local/state. (A
+    /// `--state-dir` flag still wins over it.)
+    static func stateDirectory(unless environment: [String: String]) throws -> String {
+        if let given = environment["MCP_HOST_STATE_DIR"] { return given }
+        return try temporaryDirectory() + "/state"
+    }
 }
 
 struct TestFailure: Error, CustomStringConvertible {
@@ -70,6 +78,7 @@ final class HostProcess: @unchecked Sendable {
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["MCP_HOST_EXAMPLE_SERVER"] = Paths.exampleServer
+        env["MCP_HOST_STATE_DIR"] = try Paths.stateDirectory(unless: environment)
         for (k, v) in environment { env[k] = v }
         process.environment = env
         process.currentDirectoryURL = URL(fileURLWithPath: Paths.packageRoot)
@@ -214,6 +223,8 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     env["MCP_HOST_EXAMPLE_SERVER"] = Paths.exampleServer
+    // Also for a host started by the program run (the Python SDK client spawns one).
+    env["MCP_HOST_STATE_DIR"] = try Paths.stateDirectory(unless: environment)
     for (k, v) in environment { env[k] = v }
     process.environment = env
     process.currentDirectoryURL = URL(fileURLWithPath: cwd)

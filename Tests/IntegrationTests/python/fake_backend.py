@@ -26,7 +26,10 @@ $FAKE_BACKEND_EXIT_AFTER_INIT names a file holding a count N: while N > 0, each 
 $FAKE_BACKEND_EXTRA_TOOL adds a tool of that name, answering "extra NAME";
 $FAKE_BACKEND_RESOURCES_DELAY_MS delays resources/list and resources/templates/list;
 $FAKE_BACKEND_READ_DELAY_MS delays resources/read;
-$FAKE_BACKEND_PAGE_SIZE makes tools/list paginate (nextCursor) with that many tools a page.
+$FAKE_BACKEND_PAGE_SIZE makes tools/list paginate (nextCursor) with that many tools a page;
+$FAKE_BACKEND_TOOLS_FILE names a file read at each tools/list: each non-empty line adds a tool of
+  that name (answering "extra NAME"), so a test changes the tools without changing the config; the
+  tool announce {} then sends notifications/tools/list_changed.
 """
 import json
 import os
@@ -110,12 +113,30 @@ def later(delay, function, *args):
         function(*args)
 
 
+TOOLS_FILE = os.environ.get("FAKE_BACKEND_TOOLS_FILE")
+
+
+def file_tools():
+    """Tool names from $FAKE_BACKEND_TOOLS_FILE (none when unset or missing)."""
+    if not TOOLS_FILE or not os.path.exists(TOOLS_FILE):
+        return []
+    with open(TOOLS_FILE) as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def all_tools():
+    extra = [{"name": n, "description": "A tool from the tools file.", "inputSchema": {"type": "object"}} for n in file_tools()]
+    announce = [{"name": "announce", "description": "Sends tools/list_changed.", "inputSchema": {"type": "object"}}] if TOOLS_FILE else []
+    return TOOLS + announce + extra
+
+
 def tools_page(params):
+    tools = all_tools()
     if not PAGE_SIZE:
-        return {"tools": TOOLS}
+        return {"tools": tools}
     start = int((params or {}).get("cursor") or 0)
-    page = {"tools": TOOLS[start:start + PAGE_SIZE]}
-    if start + PAGE_SIZE < len(TOOLS):
+    page = {"tools": tools[start:start + PAGE_SIZE]}
+    if start + PAGE_SIZE < len(tools):
         page["nextCursor"] = str(start + PAGE_SIZE)
     return page
 
@@ -130,6 +151,11 @@ def call(id_, params):
         result(id_, text(args.get("text", "")))
     elif EXTRA_TOOL and name == EXTRA_TOOL:
         result(id_, text("extra " + name))
+    elif name in file_tools():
+        result(id_, text("extra " + name))
+    elif TOOLS_FILE and name == "announce":
+        send({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
+        result(id_, text("announced"))
     elif name == "slow":
         time.sleep(args.get("ms", 500) / 1000.0)
         result(id_, text("slow %s" % args.get("tag", "")))

@@ -11,6 +11,7 @@ CALLS_JSON is a list of [tool_name, arguments]. Prints one JSON report on stdout
 """
 import asyncio
 import json
+import os
 import sys
 import time
 
@@ -28,7 +29,10 @@ async def main():
     mode, calls = sys.argv[1], json.loads(sys.argv[-1])
     if mode == "stdio":
         host, plugins, config = sys.argv[2:5]
-        target = StdioServerParameters(command=host, args=["--plugins", plugins, "--config", config, "--log-level", "warning"])
+        # The whole environment (the SDK passes only a safe minimum by default): the test's
+        # MCP_HOST_STATE_DIR keeps the host's catalog cache out of ~/.local/state.
+        target = StdioServerParameters(command=host, args=["--plugins", plugins, "--config", config, "--log-level", "warning"],
+                                       env=dict(os.environ))
     elif mode == "http":
         target = sys.argv[2]
     else:

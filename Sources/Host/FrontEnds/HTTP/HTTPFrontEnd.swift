@@ -27,7 +27,7 @@ public final class HTTPFrontEnd: Sendable {
         self.logger = logger
         self.metrics = metrics
         self.store = SessionStore(core: core, options: options, logger: logger)
-        self.validationPolicy = HTTPValidationPolicy(allowedOrigins: options.allowedOrigins, bearerTokens: options.bearerTokens,
+        self.validationPolicy = HTTPValidationPolicy(allowedOrigins: options.allowedOrigins, bearerTokens: options.bearerTokens.map(\.secret),
                                                      maxBodyBytes: options.maxBodyBytes, supportedVersions: ProtocolVersions.supported)
     }
 
@@ -35,6 +35,18 @@ public final class HTTPFrontEnd: Sendable {
     public static func bindRefusal(_ options: HTTPOptions) -> String? {
         guard !HTTPOptions.isLoopback(options.host), !options.insecure, options.bearerTokens.isEmpty else { return nil }
         return "refusing to listen on non-loopback address \(options.host): anyone on the network could use your MCP servers; configure bearer tokens (--auth-token-file or MCP_HOST_AUTH_TOKEN) or pass --insecure"
+    }
+
+    /// Who a request's `Authorization` header authenticates (the validation has already refused a
+    /// request without a valid token when tokens are configured): the token's subject and roles,
+    /// or no subject when no token is configured.
+    func caller(authorization: String?) -> Caller {
+        guard !options.bearerTokens.isEmpty, let authorization,
+              let index = RequestValidation.bearerIndex(authorization, tokens: validationPolicy.bearerTokens) else {
+            return .anonymous("http")
+        }
+        let token = options.bearerTokens[index]
+        return Caller(subject: token.subject, roles: token.roles, frontEnd: "http")
     }
 
     /// Asks for a graceful stop (SIGTERM/SIGINT).

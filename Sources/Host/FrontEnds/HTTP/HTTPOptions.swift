@@ -4,8 +4,9 @@ public struct HTTPOptions: Sendable {
     public var port = 7332
     /// Allow a non-loopback bind without bearer tokens (`--insecure`).
     public var insecure = false
-    /// Accepted bearer tokens; when non-empty every request needs one.
-    public var bearerTokens: [String] = []
+    /// Accepted bearer tokens, with the subject and roles each authenticates; when non-empty
+    /// every request needs one.
+    public var bearerTokens: [BearerToken] = []
     /// Origins allowed besides the loopback ones (exact `scheme://host[:port]`).
     public var allowedOrigins: Set<String> = []
     /// Largest accepted request body; larger ones get 413.

@@ -176,6 +176,17 @@ final class HTTPSession: Sendable {
         exchange.queue.close()
     }
 
+    /// A message that belongs to the client's request `clientID` (a backend's request or log
+    /// message that came on that request's answer stream): on that request's POST stream while it
+    /// is open, else as any other message. Never blocks.
+    func deliver(_ message: [UInt8], relatedTo clientID: [UInt8]) {
+        if kind == .streamable, let exchange = exchanges.withLock({ $0.byID[clientID] }), exchange.streaming,
+           exchange.offer(message, logger: logger, session: id) {
+            return
+        }
+        deliver(message)
+    }
+
     /// The sink the core writes this session's messages to. Never blocks.
     func deliver(_ message: [UInt8]) {
         guard kind == .streamable, let envelope = try? Envelope.parse(message) else {

@@ -61,7 +61,7 @@ public final class HostMetrics: Sendable {
         for name in core.backendNames {
             guard let backend = core.backend(named: name) else { continue }
             let stateName = backend.stateName
-            for candidate in ["stopped", "starting", "ready", "backing-off"] {
+            for candidate in ["stopped", "starting", "ready", "idle", "reaping", "backing-off", "removed"] {
                 Gauge(label: "mcp_host_backend_state", dimensions: [("backend", name), ("state", candidate)]).record(candidate == stateName ? 1 : 0)
             }
             let inFlight = state.requests[name] ?? 0
@@ -78,10 +78,10 @@ public final class HostMetrics: Sendable {
         var connected = 0, inFlight = 0
         for name in core.backendNames {
             guard let backend = core.backend(named: name) else { continue }
-            let state = backend.stateName
-            if state == "ready" { connected += 1 }
-            inFlight += backend.inFlight
-            backends[name] = ["state": state, "transport": backend.config.transport, "in_flight": backend.inFlight]
+            let status = backend.status()
+            if status.state == "ready" || status.state == "idle" { connected += 1 }
+            inFlight += status.inFlight
+            backends[name] = status.json
         }
         let document: [String: Any] = [
             "status": "ok",

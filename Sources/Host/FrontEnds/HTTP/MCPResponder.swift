@@ -37,13 +37,15 @@ struct MCPResponder: HTTPResponder {
             case .accept(let full): route = full
             }
         }
+        // Who the token authenticates; a session is used only by the identity that opened it.
+        let caller = frontEnd.caller(authorization: request.headers[.authorization])
         switch route {
         case .streamablePost(let envelope, let session, _, let acceptsJSON, let acceptsSSE):
-            return await streamablePost(envelope, session: session, acceptsJSON: acceptsJSON, acceptsSSE: acceptsSSE, started: started)
-        case .streamableGet(let session): return streamableGet(session, context)
-        case .streamableDelete(let session): return streamableDelete(session)
-        case .legacyOpen: return legacyOpen(context)
-        case .legacyPost(let session): return legacyPost(body, session: session)
+            return await streamablePost(envelope, session: session, caller: caller, acceptsJSON: acceptsJSON, acceptsSSE: acceptsSSE, started: started)
+        case .streamableGet(let session): return streamableGet(session, caller: caller, context)
+        case .streamableDelete(let session): return streamableDelete(session, caller: caller)
+        case .legacyOpen: return legacyOpen(caller: caller, context)
+        case .legacyPost(let session): return legacyPost(body, session: session, caller: caller)
         case .health: return json(.ok, frontEnd.metrics.health(core: core, sessions: store.count))
         case .metrics:
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -64,15 +66,23 @@ struct MCPResponder: HTTPResponder {
 
     // MARK: - Streamable HTTP
 
-    private func streamablePost(_ envelope: Envelope, session id: String?, acceptsJSON: Bool, acceptsSSE: Bool, started: UInt64) async -> Response {
+    /// The session `id` when it exists, is of `kind` and belongs to `caller` (a session opened with
+    /// another token's identity is not found: its id gives no one else its view).
+    private func session(_ id: String, _ kind: HTTPSession.Kind?, caller: Caller) -> HTTPSession? {
+        guard let session = store.session(id), kind == nil || session.kind == kind, session.client.caller == caller else { return nil }
+        return session
+    }
+
+    private func streamablePost(_ envelope: Envelope, session id: String?, caller: Caller, acceptsJSON: Bool, acceptsSSE: Bool,
+                                started: UInt64) async -> Response {
         let bytes = envelope.bytes
         guard let id else { // initialize (the validation lets only it through without a session)
-            guard let session = store.create(kind: .streamable) else { return tooManySessions() }
+            guard let session = store.create(kind: .streamable, caller: caller) else { return tooManySessions() }
             var response = await answer(envelope, bytes, in: session, acceptsJSON: acceptsJSON, acceptsSSE: acceptsSSE, started: started)
             response.headers[.mcpSessionID] = session.id
             return response
         }
-        guard let session = store.session(id), session.kind == .streamable else {
+        guard let session = session(id, .streamable, caller: caller) else {
             return json(.notFound, JSONRPC.error(id: envelope.idBytes, code: JSONRPCErrorCode.invalidRequest,
                                                  message: "Session not found (expired or ended): initialize again"))
         }
@@ -122,8 +132,8 @@ struct MCPResponder: HTTPResponder {
         return json(.ok, message)
     }
 
-    private func streamableGet(_ id: String, _ context: MCPRequestContext) -> Response {
-        guard let session = store.session(id), session.kind == .streamable else { return plain(.notFound, "Session not found: initialize again") }
+    private func streamableGet(_ id: String, caller: Caller, _ context: MCPRequestContext) -> Response {
+        guard let session = session(id, .streamable, caller: caller) else { return plain(.notFound, "Session not found: initialize again") }
         guard session.openStream(.init(channel: context.channel)) else {
             return plain(.conflict, "Conflict: this session already has an open event stream")
         }
@@ -134,16 +144,16 @@ struct MCPResponder: HTTPResponder {
         }
     }
 
-    private func streamableDelete(_ id: String) -> Response {
-        guard let session = store.session(id) else { return plain(.notFound, "Session not found") }
+    private func streamableDelete(_ id: String, caller: Caller) -> Response {
+        guard let session = session(id, nil, caller: caller) else { return plain(.notFound, "Session not found") }
         store.end(session, reason: "DELETE by the client")
         return Response(status: .ok)
     }
 
     // MARK: - Legacy HTTP+SSE (2024-11-05)
 
-    private func legacyOpen(_ context: MCPRequestContext) -> Response {
-        guard let session = store.create(kind: .legacy) else { return tooManySessions() }
+    private func legacyOpen(caller: Caller, _ context: MCPRequestContext) -> Response {
+        guard let session = store.create(kind: .legacy, caller: caller) else { return tooManySessions() }
         _ = session.openStream(.init(channel: context.channel))
         let endpoint = Array("event: endpoint\ndata: /messages?session_id=\(session.id)\n\n".utf8)
         return sse(headers: [:], queue: session.queue, prelude: endpoint, channel: context.channel) { [store] _ in
@@ -151,8 +161,8 @@ struct MCPResponder: HTTPResponder {
         }
     }
 
-    private func legacyPost(_ bytes: [UInt8], session id: String) -> Response {
-        guard let session = store.session(id), session.kind == .legacy else { return plain(.notFound, "Session not found") }
+    private func legacyPost(_ bytes: [UInt8], session id: String, caller: Caller) -> Response {
+        guard let session = session(id, .legacy, caller: caller) else { return plain(.notFound, "Session not found") }
         session.touch()
         core.receive(bytes, from: session.client) // answers, errors included, arrive on the stream
         return plain(.accepted, "Accepted")

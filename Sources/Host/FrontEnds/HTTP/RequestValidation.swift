@@ -238,10 +238,16 @@ enum RequestValidation {
 
     /// Whether an `Authorization` header carries one of `tokens` (constant-time compare).
     static func bearerAuthorized(_ header: String, tokens: [[UInt8]]) -> Bool {
-        guard header.hasPrefix("Bearer ") else { return false }
+        bearerIndex(header, tokens: tokens) != nil
+    }
+
+    /// Which of `tokens` an `Authorization` header carries (the first, if listed twice): every
+    /// token is compared, each in constant time, so the time taken says nothing about which.
+    static func bearerIndex(_ header: String, tokens: [[UInt8]]) -> Int? {
+        guard header.hasPrefix("Bearer ") else { return nil }
         let presented = Array(header.utf8.dropFirst(7))
-        var match = false
-        for token in tokens where constantTimeEqual(token, presented) { match = true }
+        var match: Int?
+        for (index, token) in tokens.enumerated() where constantTimeEqual(token, presented) { match = match ?? index }
         return match
     }
 

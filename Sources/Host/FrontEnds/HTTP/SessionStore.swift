@@ -31,18 +31,19 @@ final class SessionStore: Sendable {
     }
 
     /// A new session, or nil when `maxSessions` are open.
-    func create(kind: HTTPSession.Kind) -> HTTPSession? {
+    func create(kind: HTTPSession.Kind, caller: Caller = .anonymous("http")) -> HTTPSession? {
         guard count < options.maxSessions else {
             logger.warning("refusing a new \(kind.rawValue) session: \(options.maxSessions) sessions are open (--max-sessions)")
             return nil
         }
         let session = HTTPSession(id: newID(), kind: kind, queueLimit: options.sessionQueueLimit, logger: logger)
-        let client = core.openSession(label: "\(kind.rawValue):\(session.id.prefix(8))",
+        let client = core.openSession(label: "\(kind.rawValue):\(session.id.prefix(8))", caller: caller,
                                       sink: { [weak session] message in session?.deliver(message) },
-                                      canReceiveRequests: { [weak session] in session?.canReceiveRequests ?? false })
+                                      canReceiveRequests: { [weak session] in session?.canReceiveRequests ?? false },
+                                      relatedSink: { [weak session] message, clientID in session?.deliver(message, relatedTo: clientID) })
         session.attach(client: client)
         sessions.withLock { $0[session.id] = session }
-        logger.debug("HTTP session opened", metadata: ["session": "\(session.id)", "kind": "\(kind.rawValue)"])
+        logger.debug("HTTP session opened", metadata: ["session": "\(session.id)", "kind": "\(kind.rawValue)", "caller": "\(caller)"])
         return session
     }
 

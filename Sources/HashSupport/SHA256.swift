@@ -1,6 +1,7 @@
-/// SHA-256 (FIPS 180-4), for the discovery cache key: Foundation has none on Linux and the
-/// plugin takes no dependencies. Not constant-time; it hashes nothing secret that an attacker times.
-enum SHA256 {
+/// SHA-256 (FIPS 180-4), for cache keys (the CLI transport's discovery cache, the host's catalog
+/// cache): Foundation has none on Linux and the plugins take no dependencies. Linked statically into
+/// each user. Not constant-time; it hashes nothing secret that an attacker times.
+public enum SHA256 {
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -13,7 +14,7 @@ enum SHA256 {
     ]
 
     /// The digest of `bytes` (32 bytes).
-    static func digest<S: Sequence>(_ bytes: S) -> [UInt8] where S.Element == UInt8 {
+    public static func digest<S: Sequence>(_ bytes: S) -> [UInt8] where S.Element == UInt8 {
         var message = Array(bytes)
         let bitLength = UInt64(message.count) &* 8
         message.append(0x80)
@@ -44,9 +45,14 @@ enum SHA256 {
     }
 
     /// The digest of the UTF-8 of `text`, as 64 lowercase hex digits.
-    static func hex(_ text: String) -> String {
+    public static func hex(_ text: String) -> String {
+        hex(bytes: text.utf8)
+    }
+
+    /// The digest of `bytes`, as 64 lowercase hex digits.
+    public static func hex<S: Sequence>(bytes: S) -> String where S.Element == UInt8 {
         let digits = Array("0123456789abcdef")
-        return String(digest(text.utf8).flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] })
+        return String(digest(bytes).flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] })
     }
 
     private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { x >> n | x << (32 - n) }
@@ -54,7 +60,7 @@ enum SHA256 {
     /// Known answers (FIPS 180-4 examples: empty, "abc", the two-block 56-byte message, and a
     /// 1,000-byte message that crosses many blocks). Checked once before the cache is used: a
     /// wrong hash would silently mix up entries, so the cache is off if this fails.
-    static let selfTestPassed: Bool = {
+    public static let selfTestPassed: Bool = {
         hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
             && hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
             && hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
