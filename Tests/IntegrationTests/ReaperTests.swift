@@ -32,13 +32,17 @@ struct ReaperTests {
         let host = try HostProcess.initialized(["f": server("f", idle: "2s"), "g": server("g", idle: "never")], in: dir)
         let first = try pid(host, "p1")
         let other = try pid(host, "g1", backend: "g")
+        try host.request("list0", "tools/list") // the catalog knows f's tools before the reap
+        _ = try host.response(id: "list0")
         #expect(waitUntilGone(first, within: 10), "the backend idle for 2 s was not reaped")
         #expect(host.stderr.contains("reaping the idle backend"))
         #expect(alive(other), "a backend with idle_timeout never was reaped")
         // Its items are still listed, without starting it.
+        let startsBefore = host.stderr.components(separatedBy: "backend started").count
         try host.request("list", "tools/list")
         let tools = try #require((try host.response(id: "list")["result"] as? [String: Any])?["tools"] as? [[String: Any]])
         #expect(tools.contains { $0["name"] as? String == "f__echo" })
+        #expect(host.stderr.components(separatedBy: "backend started").count == startsBefore, "listing started the reaped backend")
         // The next call starts it again and is answered normally.
         try host.request("again", "tools/call", ["name": "f__echo", "arguments": ["text": "back"]])
         #expect(firstText(try host.response(id: "again")) == "back")

@@ -1049,9 +1049,12 @@ public final class Backend: Sendable {
         return control.withLock { control in
             let lifecycle = control.lifecycle
             let opened: (pid: Int32, detail: String) = control.link?.openedAs.withLock { $0 } ?? (0, "")
+            let backoff = lifecycle.backoffRemaining(now: now)
+            // A back-off that has run out is a stopped backend: the next request starts it.
+            let state = backoff == 0 ? "stopped" : lifecycle.stateName(idle: inFlight == 0)
             return BackendStatus(
                 name: name, transport: config.transport,
-                state: lifecycle.stateName(idle: inFlight == 0),
+                state: state,
                 pid: lifecycle.live != nil && opened.pid > 0 ? opened.pid : nil,
                 endpoint: lifecycle.live != nil && !opened.detail.isEmpty ? opened.detail : nil,
                 uptimeSeconds: lifecycle.uptime(now: now),
@@ -1059,7 +1062,7 @@ public final class Backend: Sendable {
                 idleTimeoutSeconds: timeout, idleTier: tier,
                 lastError: lifecycle.lastError?.message,
                 lastErrorSecondsAgo: lifecycle.lastError.map { MonotonicClock.seconds(nanoseconds: MonotonicClock.elapsed(from: $0.at, to: now)) },
-                backoffSeconds: lifecycle.backoffRemaining(now: now),
+                backoffSeconds: backoff == 0 ? nil : backoff,
                 starts: lifecycle.starts, reaps: lifecycle.reaps, crashes: lifecycle.crashes)
         }
     }
