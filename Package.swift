@@ -83,23 +83,27 @@ let package = Package(
         // Spawning under mcph-supervisor (lifeline, process group, tree kill), shared by the stdio
         // and CLI transports (linked statically into each).
         .target(name: "ProcessSupport", dependencies: ["PosixSupport"], path: "Sources/Plugins/ProcessSupport"),
-        .target(name: "StdioTransport", dependencies: ["PluginAPI", "PosixSupport", "ProcessSupport", "LineIO", "Locking"], path: "Sources/Plugins/StdioTransport",
+        // The C face the Swift plugins share (descriptor and interface tables, init/deinit and
+        // connection trampolines, host struct copies, error and mcph_buf writes), linked statically
+        // into each; the version script keeps its symbols local.
+        .target(name: "PluginKit", dependencies: ["PluginAPI"], path: "Sources/Plugins/PluginKit"),
+        .target(name: "StdioTransport", dependencies: ["PluginAPI", "PluginKit", "PosixSupport", "ProcessSupport", "LineIO", "Locking"], path: "Sources/Plugins/StdioTransport",
                 linkerSettings: pluginLinkerSettings),
-        .target(name: "CLITransport", dependencies: ["PluginAPI", "ProcessSupport", "CLIDiscovery", "Locking", "HashSupport"], path: "Sources/Plugins/CLITransport",
+        .target(name: "CLITransport", dependencies: ["PluginAPI", "PluginKit", "ProcessSupport", "CLIDiscovery", "Locking", "HashSupport"], path: "Sources/Plugins/CLITransport",
                 linkerSettings: pluginLinkerSettings),
-        .target(name: "NamespaceRouter", dependencies: ["PluginAPI"], path: "Sources/Plugins/NamespaceRouter",
+        .target(name: "NamespaceRouter", dependencies: ["PluginAPI", "PluginKit"], path: "Sources/Plugins/NamespaceRouter",
                 linkerSettings: pluginLinkerSettings),
         // Pure help-text discovery for the CLI transport: help pages, tool definitions, argv building.
         .target(name: "CLIDiscovery", path: "Sources/Plugins/CLIDiscovery"),
         // The HTTP transport (Streamable HTTP and legacy HTTP+SSE clients) on AsyncHTTPClient, and
         // its pure logic (config, SSE parsing, proxy rules, error texts) apart, unit-tested.
-        .target(name: "HTTPTransport", dependencies: ["PluginAPI", "HTTPTransportCore", "Locking",
+        .target(name: "HTTPTransport", dependencies: ["PluginAPI", "PluginKit", "HTTPTransportCore", "Locking",
                                                       .product(name: "AsyncHTTPClient", package: "async-http-client")],
                 path: "Sources/Plugins/HTTPTransport", linkerSettings: pluginLinkerSettings),
         .target(name: "HTTPTransportCore", path: "Sources/Plugins/HTTPTransportCore"),
         // The filter router (mcph.filter, Swift) and its pure rules (globs, precedence, settings) apart,
         // unit-tested; the alias router (mcph.alias) in plain C, hidden visibility.
-        .target(name: "FilterRouter", dependencies: ["PluginAPI", "FilterRouterCore", "Locking"], path: "Sources/Plugins/FilterRouter",
+        .target(name: "FilterRouter", dependencies: ["PluginAPI", "PluginKit", "FilterRouterCore", "Locking"], path: "Sources/Plugins/FilterRouter",
                 linkerSettings: pluginLinkerSettings),
         .target(name: "FilterRouterCore", path: "Sources/Plugins/FilterRouterCore"),
         .target(name: "AliasRouter", dependencies: ["PluginAPI"], path: "Sources/Plugins/AliasRouter", publicHeadersPath: ".",

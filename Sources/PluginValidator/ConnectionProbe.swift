@@ -45,6 +45,8 @@ final class ConnectionProbe: @unchecked Sendable {
         /// Set by the runner's thread the moment `destroy` returns.
         var destroyed = false
         var afterDestroy = 0
+        /// Messages whose `len` cannot be right (past the address space, or set with a NULL `ptr`).
+        var impossibleLengths = 0
     }
 
     static let messageLimit = 10_000
@@ -90,14 +92,18 @@ final class ConnectionProbe: @unchecked Sendable {
 
     fileprivate func record(message: mcph_bytes, related: Bool) {
         enter()
+        // `len` is a plugin-written size_t: one past Int.max (negative here) or without bytes is
+        // recorded as a failure, never turned into a buffer (which would trap).
         let length = message.len
-        let bytes: [UInt8] = message.ptr.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
+        let impossible = length < 0 || (message.ptr == nil && length > 0)
+        let bytes: [UInt8] = impossible ? [] : message.ptr.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
         message.release?(message.release_ctx, message.ptr, message.len)
         state.withLock { state in
             state.messageCount += 1
+            if impossible { state.impossibleLengths += 1 }
             if related { state.relatedCount += 1 }
             if state.terminal > 0 { state.messagesAfterTerminal += 1 }
-            if state.messages.count < Self.messageLimit && state.keptBytes + bytes.count <= Self.byteLimit {
+            if !impossible && state.messages.count < Self.messageLimit && state.keptBytes + bytes.count <= Self.byteLimit {
                 state.messages.append(bytes)
                 state.keptBytes += bytes.count
             }

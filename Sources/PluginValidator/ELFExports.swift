@@ -22,8 +22,13 @@ enum ELFExports {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Unreadable(reason: "cannot open the file (errno \(errno))") }
         defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_size >= 0 else { throw Unreadable(reason: "cannot stat the file (errno \(errno))") }
+        let fileSize = UInt64(info.st_size)
         return try exportedSymbols { offset, count in
-            guard count >= 0, offset <= UInt64(Int64.max) else { return nil }
+            // Nothing is allocated for a range the file does not hold: a hostile section header
+            // (the dynamic loader never reads them) cannot make the validator allocate gigabytes.
+            guard count >= 0, offset <= fileSize, UInt64(count) <= fileSize - offset else { return nil }
             var bytes = [UInt8](repeating: 0, count: count)
             var done = 0
             while done < count {

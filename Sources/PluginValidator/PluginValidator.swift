@@ -33,9 +33,10 @@ public struct ValidatorOptions: Sendable {
 /// `mcp-host validate-plugin`: loads one plugin library the way the host does and runs the
 /// conformance suite against it, like CLAP's clap-validator for audio plugins.
 ///
-/// In order: the library and its descriptor (no plugin code but the entry function runs), the
-/// exported symbols (read from the ELF file), the host's own loader on it (in a child process),
-/// an ABI 1.0 host with a poisoned tail (in another child process: a plugin that reads past a
+/// In order: the host's own loader on it (in a child process, first: a library that crashes or
+/// hangs while it is loaded and initialised there is not loaded here at all), the library and
+/// its descriptor (no plugin code but the entry function runs), the exported symbols (read from
+/// the ELF file), an ABI 1.0 host with a poisoned tail (in another child process: a plugin that reads past a
 /// declared `struct_size` crashes there, not here), then `init` in this process with a host of
 /// this header's size, the interface tables, the transport checks (with `--connection-config`),
 /// the router checks, and `deinit`.
@@ -109,12 +110,23 @@ private final class ValidationRun {
     }
 
     func execute(onPlugin: (PluginSummary) -> Void) {
+        // The host's loader first, in a child process, before any code of the library runs in this
+        // one: a library whose constructors, entry function or init crash or hang there is reported
+        // from there (dlopen and the entry function run here without a watchdog).
+        let loader = probe(ValidatorProbe.loader)
+        if Self.brokeWhileLoading(loader) {
+            record(exportsCheck())
+            record(loaderCheck(loader))
+            notLoaded(.fail("library.open", "not loaded in this process: the host's loader, run on it in a probe process, \(loader.texts("fail").first ?? loader.endingText); a crash or a hang in the plugin's own code cannot be contained in-process"), loader: nil)
+            return
+        }
+
         // The library and its descriptor.
         let library: PluginLibrary
         do {
             library = try PluginLibrary.open(options.file, record: record)
         } catch {
-            notLoaded(error.check, loader: probe(ValidatorProbe.loader))
+            notLoaded(error.check, loader: loader)
             return
         }
         report.plugin = library.summary
@@ -122,8 +134,7 @@ private final class ValidationRun {
         DescriptorChecks.fields(library).forEach(record)
         record(exportsCheck())
 
-        // The host's loader, and an ABI 1.0 host, each in a child process.
-        let loader = probe(ValidatorProbe.loader)
+        // The host's loader (run above), and an ABI 1.0 host in another child process.
         record(loaderCheck(loader))
         guard let initFunction = library.descriptor.`init`, library.descriptor.get_interface != nil else {
             report.loadFailure = loader.texts("rejected").first ?? "the descriptor lacks init or get_interface"
@@ -222,6 +233,11 @@ private final class ValidationRun {
         } catch {
             return .skip("exports", "cannot read the dynamic symbol table: \(error.reason)")
         }
+        // dlsym found the entry, so the dynamic symbol table holds it: section headers that do not
+        // show it do not describe what the dynamic loader uses (altered, or stripped oddly).
+        guard symbols.contains(PluginABI.entrySymbol) else {
+            return .fail("exports", "the ELF section headers show no \(PluginABI.entrySymbol) in .dynsym although the dynamic loader finds it: they do not describe the library, so its exports cannot be checked")
+        }
         let extra = symbols.filter { $0 != PluginABI.entrySymbol && !ELFExports.linkerSymbols.contains($0) }
         guard extra.isEmpty else {
             let shown = extra.prefix(10).joined(separator: ", ") + (extra.count > 10 ? ", and \(extra.count - 10) more" : "")
@@ -243,6 +259,17 @@ private final class ValidationRun {
                             timeout: options.timeout * 3 + 30).run()
     }
 
+    /// Whether the loader probe crashed or hung while loading the library (dlopen with its
+    /// constructors, the entry function, init, get_interface), not later.
+    static func brokeWhileLoading(_ outcome: ProbeProcess.Outcome) -> Bool {
+        let loading = outcome.stage == nil || outcome.stage == "load"
+        switch outcome.ending {
+        case .signalled, .timedOut: return loading
+        case .exited: return loading && !outcome.texts("fail").isEmpty // its watchdog: "fail load did not return ..."
+        case .notStarted: return false
+        }
+    }
+
     func loaderCheck(_ outcome: ProbeProcess.Outcome) -> CheckResult {
         if let accepted = outcome.texts("accepted").first, outcome.ending == .exited(0) {
             return .pass("loader", "the host's loader accepts it (plugin '\(accepted)'), with the checks mcp-host serve makes")
@@ -250,7 +277,7 @@ private final class ValidationRun {
         if let reason = outcome.texts("rejected").first {
             return .fail("loader", "the host's loader refuses it: \(reason)")
         }
-        return .fail("loader", "the host's loader, run on it in a probe process, \(outcome.endingText)")
+        return .fail("loader", "the host's loader, run on it in a probe process, \(outcome.texts("fail").first ?? outcome.endingText)")
     }
 
     func oldHostCheck(_ outcome: ProbeProcess.Outcome) -> CheckResult {

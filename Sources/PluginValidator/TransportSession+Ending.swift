@@ -69,6 +69,7 @@ extension TransportSession {
         if state.overlaps > 0 { problems.append("\(state.overlaps) callback(s) ran while another of the same connection was running (on_message and on_event are serialized per connection)") }
         if state.messagesAfterTerminal > 0 { problems.append("\(state.messagesAfterTerminal) message(s) after the terminal event") }
         if state.lateOpened > 0 { problems.append("OPENED more than once, or after the terminal event") }
+        if state.impossibleLengths > 0 { problems.append("\(state.impossibleLengths) message(s) with an impossible len (past SIZE_MAX/2, or with a NULL ptr)") }
         let malformed = state.messages.filter { !Self.looksLikeJSON($0) }
         if !malformed.isEmpty {
             let sample = String(decoding: malformed[0].prefix(80), as: UTF8.self)

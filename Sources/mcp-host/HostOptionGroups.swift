@@ -19,9 +19,9 @@ struct PluginOptions: ParsableArguments {
 
     /// The plugin loader for these options (plugin directories and state directory), giving each
     /// plugin its section of the configuration.
-    func loader(logger: Logger, pluginSettings: [String: [UInt8]] = [:]) -> PluginLoader {
+    func loader(logger: Logger, pluginSettings: [String: [UInt8]] = [:], invalidSettings: [String: String] = [:]) -> PluginLoader {
         PluginLoader(logger: logger, stateDirectory: HostPaths.stateDirectory(flag: stateDirectory, environment: ProcessInfo.processInfo.environment),
-                     pluginSettings: pluginSettings)
+                     pluginSettings: pluginSettings, invalidSettings: invalidSettings)
     }
 }
 
@@ -154,7 +154,8 @@ struct CoreOptions: ParsableArguments {
         }
         for problem in config.problems { logger.error("configuration: \(problem)") }
         // The configuration first: each plugin gets its own section of it at init (ABI 1.4).
-        let registry = plugins.loader(logger: logger, pluginSettings: config.pluginSettings).load(directories: plugins.resolvedDirectories)
+        let registry = plugins.loader(logger: logger, pluginSettings: config.pluginSettings, invalidSettings: config.invalidPluginSettings)
+            .load(directories: plugins.resolvedDirectories)
         for id in config.pluginSettings.keys.sorted() where !registry.plugins.contains(where: { $0.info.id == id }) {
             logger.warning("configuration: \"plugins\" has settings for '\(id)', which is not loaded; they are not used")
         }

@@ -146,4 +146,23 @@ import Testing
         #expect(!text.contains("abcdef123"))
         #expect(text.contains("token [redacted] is not valid"))
     }
+
+    @Test func nothingTheServerChoseEchoesASecret() {
+        // The reason phrase and a refused token's challenge are the server's text too.
+        let reason = ErrorText.httpStatus(backend: "b", status: 403, reason: "Forbidden for tok-123456", contentType: nil, body: [],
+                                          wwwAuthenticate: [], secrets: ["tok-123456"])
+        #expect(!reason.contains("tok-123456"), "\(reason)")
+        let challenge = ErrorText.httpStatus(backend: "b", status: 401, reason: "Unauthorized", contentType: nil, body: [],
+                                             wwwAuthenticate: [#"Bearer error="tok-123456""#], sentAuthorization: true, secrets: ["tok-123456"])
+        #expect(challenge.contains("refused the token"), "\(challenge)")
+        #expect(!challenge.contains("tok-123456"), "\(challenge)")
+
+        // A secret that straddles the excerpt's cut is not shown in part.
+        let token = "tok-" + String(repeating: "9", count: 60)
+        let body = Array((String(repeating: "x", count: 180) + " " + token + " tail").utf8)
+        let cut = ErrorText.httpStatus(backend: "b", status: 500, reason: "", contentType: "text/plain", body: body,
+                                       wwwAuthenticate: [], secrets: [token])
+        #expect(!cut.contains("tok-99"), "\(cut)")
+        #expect(cut.contains("[redacted]"), "\(cut)")
+    }
 }

@@ -13,7 +13,7 @@ import Testing
         "1.1": "a123996fd7e121cd",
         "1.2": "a4272f17bbfdb74d",
         "1.3": "b98ed4b8bac28484",
-        "1.4": "1c78dc007163fae8",
+        "1.4": "22c5c47839f23b75",
     ]
 
     static var fixtureHeaderPath: String {

@@ -6,41 +6,15 @@ import Testing
 /// `python/http_backend.py` on 127.0.0.1, with the real mcp-host in front (stdio and HTTP front-ends).
 /// Every test starts its own Python server on a free port and its own host, and kills both.
 @Suite(.serialized)
-struct HTTPTransportTests {
-    // MARK: - Helpers
+struct HTTPTransportTests: StdioHostSuite {
+    // MARK: - Helpers (end, stdioHost, call, failure, answers: StdioHostSuite)
 
-    /// Stops a host this test started, however the test ends (`defer`): HostProcess's deinit cannot
-    /// be relied on, its reader threads keep it alive while the process runs.
-    func end(_ host: HostProcess) {
-        if host.process.isRunning { host.process.terminate() }
-    }
-
-    /// A host on stdio serving `servers`, already initialized as a client.
-    func stdioHost(_ servers: [String: Any], extra: [String] = [], environment: [String: String] = [:]) throws -> HostProcess {
-        try HTTPTransportPrerequisites.check()
-        let host = try HostProcess(config: try writeConfig(servers, in: try Paths.temporaryDirectory()), extra: extra, environment: environment)
-        do {
-            try host.initialize()
-        } catch {
-            end(host)
-            throw error
-        }
-        return host
-    }
+    static func checkPrerequisites() throws { try HTTPTransportPrerequisites.check() }
 
     /// A host serving `servers` over HTTP on a free loopback port.
     func httpHost(_ servers: [String: Any], extra: [String] = [], environment: [String: String] = [:]) throws -> HTTPHost {
         try HTTPTransportPrerequisites.check()
         return try HTTPHost(config: try writeConfig(servers, in: try Paths.temporaryDirectory()), extra: extra, environment: environment)
-    }
-
-    /// Calls a tool through a stdio host and returns the response.
-    func call(_ host: HostProcess, _ id: Any, _ tool: String, _ arguments: [String: Any] = [:], meta: [String: Any]? = nil,
-              timeout: Double = 60) throws -> [String: Any] {
-        var params: [String: Any] = ["name": tool, "arguments": arguments]
-        if let meta { params["_meta"] = meta }
-        try host.request(id, "tools/call", params)
-        return try host.response(id: id, timeout: timeout)
     }
 
     /// Lists through a stdio host: the names (or URIs, for resources) of `method`'s items.
@@ -49,16 +23,6 @@ struct HTTPTransportTests {
         try host.request(id, method)
         let items = (try host.response(id: id, timeout: 60)["result"] as? [String: Any])?[key] as? [[String: Any]] ?? []
         return items.compactMap { $0[field] as? String }
-    }
-
-    /// The error a caller got: a JSON-RPC error's message (and data), or the text of an isError result.
-    func failure(_ response: [String: Any]) -> String? {
-        if let error = response["error"] as? [String: Any] {
-            let data = error["data"].map { " \($0)" } ?? ""
-            return (error["message"] as? String ?? "(no message)") + data
-        }
-        if (response["result"] as? [String: Any])?["isError"] as? Bool == true { return firstText(response) ?? "(isError without text)" }
-        return nil
     }
 
     /// POSTs a tools/call to the HTTP front-end and returns every message of its answer (JSON or SSE).
@@ -74,27 +38,6 @@ struct HTTPTransportTests {
     /// The response (result or error) with `id` among `messages`.
     func response(in messages: [[String: Any]], id: Any) -> [String: Any]? {
         messages.first { ($0["result"] != nil || $0["error"] != nil) && sameID($0["id"], id) }
-    }
-
-    /// Waits until every id in `ids` was answered on the host's stdout; returns each answer with the
-    /// seconds it took from `start`.
-    func answers(_ host: HostProcess, _ ids: [String], since start: Date, timeout: Double = 60) throws -> [String: (seconds: Double, json: [String: Any])] {
-        var found: [String: (seconds: Double, json: [String: Any])] = [:]
-        let deadline = Date().addingTimeInterval(timeout)
-        while found.count < ids.count {
-            for line in host.output {
-                guard let json = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
-                      let id = json["id"] as? String, ids.contains(id), found[id] == nil,
-                      json["result"] != nil || json["error"] != nil else { continue }
-                found[id] = (Date().timeIntervalSince(start), json)
-            }
-            if found.count == ids.count { break }
-            if Date() > deadline {
-                throw TestFailure("no answer to \(ids.filter { found[$0] == nil }) within \(timeout) s; stderr:\n\(host.stderr.suffix(4000))")
-            }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        return found
     }
 
     func progressNotifications(_ lines: [String], token: Any) -> [(index: Int, progress: Double, message: String?)] {
@@ -508,6 +451,54 @@ struct HTTPTransportTests {
         let progress = progressNotifications(Array(host.everyLine.dropFirst(before)), token: "resume-me")
         #expect(progress.map(\.progress) == [0, 1, 2, 3, 4], "before the drop, replayed, live: \(progress)")
         #expect(progress.map(\.message) == ["before the drop", "replayed 1", "replayed 2", "replayed 3", "live"])
+        host.closeStdin()
+        #expect(try host.waitForExit() == 0)
+    }
+
+    // MARK: - Every connection of the pool busy with a long call
+
+    /// With every pooled connection held by a call whose answer is still streaming: the GET stream
+    /// takes none of them; a call beyond the pool waits for a connection (AsyncHTTPClient gives up
+    /// after connect_timeout) instead of failing; and the messages that let a call end still go
+    /// out: a cancellation (its POST is what closes the cancelled call's stream) and the client's
+    /// answer to a sampling request (the call waits for it). `max_connections: 1` makes one call
+    /// fill the pool.
+    @Test func aFullPoolStillCarriesCancellationsAndAnswers() throws {
+        let server = try PythonServer()
+        let entry: [String: Any] = ["url": server.url, "max_connections": 1, "connect_timeout": "1s"]
+        let host = try HostProcess(config: try writeConfig(["remote": entry], in: try Paths.temporaryDirectory()),
+                                   extra: ["--request-timeout", "60"])
+        defer { end(host) }
+        try host.request("init", "initialize", ["protocolVersion": "2025-06-18", "capabilities": ["sampling": [:]],
+                                                "clientInfo": ["name": "swift-test", "version": "1"]])
+        _ = try host.response(id: "init")
+        try host.send(["jsonrpc": "2.0", "method": "notifications/initialized"])
+        let warm = try call(host, "warm", "remote__echo", ["text": "warm"])
+        #expect(firstText(warm) == "warm", "\(warm)\n\(host.stderr.suffix(3000))")
+
+        // Two 2-second calls on one connection: the second waits for the first (4 s in all, past
+        // connect_timeout), and both succeed.
+        let start = Date()
+        for id in ["queued-1", "queued-2"] { try host.request(id, "tools/call", ["name": "remote__sleep", "arguments": ["seconds": 2]]) }
+        let queued = try answers(host, ["queued-1", "queued-2"], since: start, timeout: 30)
+        #expect(queued.values.allSatisfy { firstText($0.json) == "slept" }, "\(queued.mapValues(\.json))\n\(host.stderr.suffix(3000))")
+        #expect(server.calls("sleep") == 2)
+
+        // A cancelled call that holds the only connection.
+        try host.request("hang", "tools/call", ["name": "remote__hang", "arguments": [:]])
+        _ = try waitFor("the hang call to reach the server", timeout: 30) { server.calls("hang") == 1 ? true : nil }
+        try host.send(["jsonrpc": "2.0", "method": "notifications/cancelled", "params": ["requestId": "hang", "reason": "test"]])
+        let after = try call(host, "after-cancel", "remote__echo", ["text": "after the cancel"], timeout: 8)
+        #expect(firstText(after) == "after the cancel", "\(after)\n\(host.stderr.suffix(3000))")
+
+        // A call waiting for the client's answer to its sampling request, holding the only connection.
+        try host.request("ask", "tools/call", ["name": "remote__ask", "arguments": ["prompt": "pool"]])
+        let sampling = try host.next(timeout: 30, "the sampling request") { $0["method"] as? String == "sampling/createMessage" }.json
+        let samplingID = try #require(sampling["id"])
+        try host.send(["jsonrpc": "2.0", "id": samplingID,
+                       "result": ["role": "assistant", "content": ["type": "text", "text": "answered"], "model": "test"]])
+        let asked = try host.response(id: "ask", timeout: 8)
+        #expect(firstText(asked) == "sampled: answered", "\(asked)\n\(host.stderr.suffix(3000))")
         host.closeStdin()
         #expect(try host.waitForExit() == 0)
     }

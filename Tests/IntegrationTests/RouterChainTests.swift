@@ -141,6 +141,36 @@ struct RouterChainTests {
         try host.waitForExit()
     }
 
+    /// Where the filter's own `route` cannot tell (its rule names only the alias, and the client uses
+    /// the item's original name, which no rule matches), the host's check decides: it exposes the
+    /// item the request resolved to through the whole chain, finds it hidden, and answers exactly
+    /// as for a name no server provides. Nothing reaches the backend.
+    @Test func theOriginalNameOfAHiddenAliasIsUnknown() throws {
+        let dir = try Paths.temporaryDirectory()
+        let gitLog = dir + "/git.log"
+        let config = try Self.writeServers(["git": fakeServer(name: "git", log: gitLog)],
+                                           routers: ["mcph.namespace", "mcph.alias", "mcph.filter"],
+                                           plugins: ["mcph.alias": ["aliases": ["git__pid": "whoami"]],
+                                                     "mcph.filter": ["servers": ["git": ["deny": ["whoami"]]]]],
+                                           in: dir)
+        let host = try HostProcess(config: config)
+        try host.initialize()
+        let unknown = "Unknown tool 'git__pid': no configured server provides it (servers: git)"
+
+        // Before any list (the router chain alone decides), then once the list is loaded.
+        let before = try Self.call(host, id: "before", "git__pid")
+        #expect(Self.error(before).code == -32602 && Self.error(before).message == unknown, "\(before)")
+        let tools = try Self.toolNames(host, id: "list")
+        #expect(!tools.contains("whoami") && !tools.contains("git__pid") && tools.contains("git__echo"), "\(tools)")
+        let after = try Self.call(host, id: "after", "git__pid")
+        #expect(Self.error(after).code == -32602 && Self.error(after).message == unknown, "\(after)")
+        #expect(Self.error(try Self.call(host, id: "alias", "whoami")).code == -32602)
+        #expect(firstText(try Self.call(host, id: "echo", "git__echo", ["text": "ok"])) == "ok")
+        #expect(Self.calledTools(gitLog) == ["echo"], "\(Self.calledTools(gitLog))")
+        host.closeStdin()
+        try host.waitForExit()
+    }
+
     // MARK: - Identity
 
     @Test func twoTokensSeeDifferentTools() async throws {

@@ -6,7 +6,7 @@ import Testing
 /// the real mcp-host, against `python/tcp_server.py`, an MCP server on a TCP socket speaking
 /// newline-delimited JSON. Every test starts its own server(s) on free loopback ports and its own host.
 @Suite(.serialized)
-struct TCPTransportTests {
+struct TCPTransportTests: StdioHostSuite {
     // MARK: - Helpers
 
     static var plugin: String { Paths.buildDir + "/libmcph-tcp.so" }
@@ -27,66 +27,6 @@ struct TCPTransportTests {
         var entry: [String: Any] = ["transport": "tcp", "host": "127.0.0.1", "port": port]
         for (key, value) in extra { entry[key] = value }
         return entry
-    }
-
-    func stdioHost(_ servers: [String: Any], extra: [String] = []) throws -> HostProcess {
-        try Self.checkPrerequisites()
-        let host = try HostProcess(config: try writeConfig(servers, in: try Paths.temporaryDirectory()), extra: extra)
-        do {
-            try host.initialize()
-        } catch {
-            end(host)
-            throw error
-        }
-        return host
-    }
-
-    /// Stops a host this test started, however the test ends.
-    func end(_ host: HostProcess) {
-        if host.process.isRunning { host.process.terminate() }
-    }
-
-    func call(_ host: HostProcess, _ id: Any, _ tool: String, _ arguments: [String: Any] = [:], meta: [String: Any]? = nil,
-              timeout: Double = 60) throws -> [String: Any] {
-        var params: [String: Any] = ["name": tool, "arguments": arguments]
-        if let meta { params["_meta"] = meta }
-        try host.request(id, "tools/call", params)
-        return try host.response(id: id, timeout: timeout)
-    }
-
-    /// The error a caller got: a JSON-RPC error's message (and data), or the text of an isError result.
-    func failure(_ response: [String: Any]) -> String? {
-        if let error = response["error"] as? [String: Any] {
-            let data = error["data"].map { " \($0)" } ?? ""
-            return (error["message"] as? String ?? "(no message)") + data
-        }
-        if (response["result"] as? [String: Any])?["isError"] as? Bool == true { return firstText(response) ?? "(isError without text)" }
-        return nil
-    }
-
-    /// Waits until every id in `ids` was answered; returns each answer with the seconds it took from
-    /// `start`. Each stdout line is parsed once (the back-pressure test's answers are 200 KB each).
-    func answers(_ host: HostProcess, _ ids: [String], since start: Date, timeout: Double = 60) throws -> [String: (seconds: Double, json: [String: Any])] {
-        var found: [String: (seconds: Double, json: [String: Any])] = [:]
-        let wanted = Set(ids)
-        var scanned = 0
-        let deadline = Date().addingTimeInterval(timeout)
-        while found.count < ids.count {
-            let lines = host.everyLine
-            for line in lines[scanned...] {
-                guard let json = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
-                      let id = json["id"] as? String, wanted.contains(id), found[id] == nil,
-                      json["result"] != nil || json["error"] != nil else { continue }
-                found[id] = (Date().timeIntervalSince(start), json)
-            }
-            scanned = lines.count
-            if found.count == ids.count { break }
-            if Date() > deadline {
-                throw TestFailure("no answer to \(ids.filter { found[$0] == nil }.prefix(10)) within \(timeout) s; stderr:\n\(host.stderr.suffix(4000))")
-            }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        return found
     }
 
     // MARK: - Loading
@@ -385,49 +325,16 @@ struct TCPTransportTests {
 
 /// `Tests/IntegrationTests/python/tcp_server.py` on 127.0.0.1 (port 0 = a free one, read from its
 /// ready file). Killed (SIGKILL) by `stop()` or when released, so a failing test leaves nothing behind.
-final class TCPServer: @unchecked Sendable { // the Process is only started and signalled; its text sits in a Mutex
-    let process: Process
-    let port: Int
-    let pid: Int32
-    private let text: Shared<String>
-
+final class TCPServer: ScriptServer, @unchecked Sendable { // immutable past init; see ScriptServer
     init(_ options: [String] = [], port: Int = 0, timeout: Double = 30) throws {
         let script = Paths.pythonDir + "/tcp_server.py"
         guard FileManager.default.fileExists(atPath: script) else { throw TestFailure("the fixture \(script) is missing") }
-        let ready = try Paths.temporaryDirectory() + "/ready"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-u", script, "--port", "\(port)", "--ready-file", ready] + options
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        let pipe = Pipe()
-        process.standardError = pipe
-        let text = Shared("")
-        try process.run()
-        let reader = pipe.fileHandleForReading
-        Thread.detachNewThread {
-            while true {
-                let chunk = reader.availableData
-                if chunk.isEmpty { break }
-                text.value.withLock { $0 += String(decoding: chunk, as: UTF8.self) }
-            }
-        }
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            if let contents = try? String(contentsOfFile: ready, encoding: .utf8), let chosen = Int(contents) {
-                (self.process, self.text, self.port, self.pid) = (process, text, chosen, process.processIdentifier)
-                return
-            }
-            if !process.isRunning || Date() > deadline {
-                let reason = process.isRunning ? "did not get ready within \(timeout) s" : "exited with status \(process.terminationStatus)"
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-                throw TestFailure("tcp_server.py \(options.joined(separator: " ")) \(reason) (python3 is needed):\n\(text.value.withLock { $0 }.suffix(3000))")
-            }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        try super.init(name: "tcp_server.py", executable: "/usr/bin/env", arguments: ["python3", "-u", script],
+                       port: port, options: options, timeout: timeout, hint: " (python3 is needed)")
     }
 
-    var stderr: String { text.value.withLock { $0 } }
+    var pid: Int32 { process.processIdentifier }
+
     private func count(_ line: String) -> Int { stderr.split(separator: "\n").filter { $0 == line }.count }
     private func count(prefix: String, suffix: String) -> Int {
         stderr.split(separator: "\n").filter { $0.hasPrefix(prefix) && $0.hasSuffix(suffix) }.count
@@ -437,13 +344,4 @@ final class TCPServer: @unchecked Sendable { // the Process is only started and 
     func calls(_ tool: String) -> Int { count("tcp_server call \(tool)") }
     var connectionsOpened: Int { count(prefix: "tcp_server connection ", suffix: " opened") }
     var closedConnections: Int { count(prefix: "tcp_server connection ", suffix: " closed") }
-
-    func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
-    deinit { stop() }
 }

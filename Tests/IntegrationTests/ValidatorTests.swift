@@ -115,6 +115,28 @@ struct ValidatorTests {
         #expect(run.detail(of: "router.expose").contains("echo -> alpha__echo"), "\(run.shown)")
     }
 
+    /// The TCP transport (examples/tcp-transport, bundled) against the TCP MCP server fixture, with
+    /// a small send queue so that the back-pressure check really runs.
+    @Test func tcpTransportPassesAgainstTheTCPServer() throws {
+        let server = try TCPServer()
+        defer { server.stop() }
+        let run = try Self.validate(TCPTransportTests.plugin, config: ["host": "127.0.0.1", "port": server.port, "name": "tcp",
+                                                                       "send_queue_messages": 4, "send_queue_bytes": 4096])
+        Self.expectPassed(run)
+        #expect(run.detail(of: "transport.opened").contains("tcp 127.0.0.1:\(server.port)"), "\(run.shown)")
+        #expect(run.detail(of: "transport.back-pressure").contains("2 MCPH_E_AGAIN, each followed by one WRITABLE"), "\(run.shown)")
+    }
+
+    /// The bundled alias (C) and filter (Swift) routers, without settings.
+    @Test func aliasAndFilterRoutersPass() throws {
+        let alias = try Self.validate(Paths.buildDir + "/libmcph-alias-router.so")
+        Self.expectPassed(alias, skipped: ["router.allow"]) // it has no allow
+        #expect(alias.detail(of: "router.expose").contains("echo -> echo"), "\(alias.shown)")
+        let filter = try Self.validate(Paths.buildDir + "/libmcph-filter-router.so")
+        Self.expectPassed(filter)
+        #expect(filter.detail(of: "router.allow").contains("12 allowed, 0 denied"), "\(filter.shown)")
+    }
+
     /// The C example, compiled as PluginLoadingTests compiles it (no -fvisibility=hidden: every
     /// function but the entry is static, so nothing else is exported anyway).
     @Test func theCEchoExamplePasses() throws {
@@ -154,6 +176,10 @@ struct ValidatorTests {
         ("reads_past_host", ["abi.old-host"]),
         ("allow_bogus", ["router.allow"]),
         ("bad_id", ["descriptor.id"]),
+        ("route_inconsistent", ["router.route"]),
+        ("opened_twice", ["transport.callbacks"]),
+        ("no_answer", ["transport.round-trip", "abi.old-host"]),
+        ("no_terminal", ["transport.close", "abi.old-host"]),
     ]
 
     @Test(arguments: brokenFixtures.map(\.file))
@@ -185,6 +211,8 @@ struct ValidatorTests {
         #expect(try detail("reads_past_host", "abi.old-host").contains("signal 11 (SIGSEGV) during init"))
         #expect(try detail("two_terminal", "transport.close").contains("2 terminal events"))
         #expect(try detail("tiny_buffer", "router.buffers").contains("instead of MCPH_E_TOO_SMALL"))
+        #expect(try detail("route_inconsistent", "router.route").contains("but expose made"))
+        #expect(try detail("opened_twice", "transport.callbacks").contains("OPENED more than once"))
     }
 
     /// The process a broken transport left behind is named, and killed by the validator.

@@ -202,7 +202,7 @@ const char *json_kind_name(json_kind k) {
 
 /*
  * A whole number from a JSON number (no fraction, no exponent, no sign) or a string of digits,
- * within [lo, hi]. Digits are accumulated with an explicit bound, so no input can overflow.
+ * within [lo, hi]. Each digit is checked against hi before it is added, so no input can overflow.
  */
 bool json_whole_number(const char *s, const json_value *v, uint64_t lo, uint64_t hi, uint64_t *out) {
     size_t a = v->start, b = v->end;
@@ -216,8 +216,9 @@ bool json_whole_number(const char *s, const json_value *v, uint64_t lo, uint64_t
     uint64_t value = 0;
     for (size_t i = a; i < b; i++) {
         if (!json_is_digit(s[i])) return false;
-        value = value * 10 + (uint64_t)(s[i] - '0');
-        if (value > hi) return false; /* hi < 2^63, so the next step cannot wrap */
+        uint64_t digit = (uint64_t)(s[i] - '0');
+        if (digit > hi || value > (hi - digit) / 10) return false; /* value * 10 + digit > hi, checked before it could wrap */
+        value = value * 10 + digit;
     }
     if (value < lo) return false;
     *out = value;

@@ -48,7 +48,7 @@ const char *json_kind_name(json_kind k);
 
 /*
  * A whole number from a JSON number (no fraction, exponent or sign) or a string of digits, within
- * [lo, hi] (hi < 2^63). Accumulated with an explicit bound: no input can overflow.
+ * [lo, hi] (any hi). Each digit is checked against hi before it is added: no input can overflow.
  */
 bool json_whole_number(const char *s, const json_value *v, uint64_t lo, uint64_t hi, uint64_t *out);
 

@@ -308,7 +308,7 @@ public final class Backend: Sendable {
         }
         let status = link.isOver ? MCPH_E_CLOSED : link.connection.send(JSONRPC.request(id: Array(String(id).utf8), method: method, params: params))
         if status != MCPH_OK, mux.withLock({ $0.complete(id) }) != nil {
-            return .failure(status == MCPH_E_AGAIN ? .overloaded(backend: name) : .exited(backend: name, detail: "is not connected"))
+            return .failure(status == MCPH_E_AGAIN ? .overloaded(backend: name) : .exited(backend: name, detail: Self.sendFailure(status)))
         }
         return await waiter.value()
     }
@@ -407,12 +407,21 @@ public final class Backend: Sendable {
         }
         if status != MCPH_OK, let entry = mux.withLock({ $0.complete(id) }) {
             if cancelled { session.dropped(); return }
-            let error: BackendError = status == MCPH_E_AGAIN ? .overloaded(backend: name) : .exited(backend: name, detail: "is not connected")
+            let error: BackendError = status == MCPH_E_AGAIN ? .overloaded(backend: name) : .exited(backend: name, detail: Self.sendFailure(status))
             session.reply(JSONRPC.error(id: entry.clientID, code: error.code, message: error.description))
         } else if cancelled, mux.withLock({ $0.complete(id) }) != nil {
             // Cancelled between the check above and the hand-off: cancel it after the request.
             session.dropped()
             sendCancel(id, reason: "cancelled by the client")
+        }
+    }
+
+    /// Why a message did not go out, from the transport's `send` status.
+    static func sendFailure(_ status: mcph_status) -> String {
+        switch status {
+        case MCPH_E_CLOSED: return "is not connected"
+        case MCPH_E_INVALID: return "refused the request: its transport plugin called it invalid (status \(status))"
+        default: return "refused the request: its transport plugin's send failed (status \(status))"
         }
     }
 

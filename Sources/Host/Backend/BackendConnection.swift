@@ -232,14 +232,14 @@ final class BackendConnection: @unchecked Sendable {
             case .close(let grace):
                 closeNow(graceMs: grace)
             case .send(let item, let seen):
-                let started = MonotonicClock.nanoseconds()
                 let status = handle.withLock { conn -> mcph_status in
                     guard let conn else { return MCPH_E_CLOSED }
-                    return item.bytes.withUnsafeBufferPointer { buffer in
-                        transport.table.send(conn.pointer, mcph_bytes(ptr: buffer.baseAddress, len: buffer.count, release: nil, release_ctx: nil))
+                    return PluginWatchdog.watch(transport.plugin.info.id, "send", logger: logger) {
+                        item.bytes.withUnsafeBufferPointer { buffer in
+                            transport.table.send(conn.pointer, mcph_bytes(ptr: buffer.baseAddress, len: buffer.count, release: nil, release_ctx: nil))
+                        }
                     }
                 }
-                PluginWatchdog.check(transport.plugin.info.id, "send", started: started, logger: logger)
                 if first == nil { first = status == MCPH_E_AGAIN ? MCPH_OK : status }
                 if status == MCPH_E_AGAIN {
                     let next = outbox.withLock { outbox -> AfterRefusal in
@@ -290,7 +290,7 @@ final class BackendConnection: @unchecked Sendable {
         // (close never blocks, per the ABI).
         handle.withLock { conn in
             guard let conn else { return }
-            _ = transport.table.close(conn.pointer, graceMs)
+            _ = PluginWatchdog.watch(transport.plugin.info.id, "close", logger: logger) { transport.table.close(conn.pointer, graceMs) }
         }
     }
 }

@@ -41,6 +41,9 @@ public struct HostConfig: Sendable {
     /// Each plugin's own section (`"plugins": {"<plugin id>": {...}}`), as JSON bytes with
     /// `${VAR}`s substituted: what the plugin gets at init (ABI 1.4 `plugin_config`) and on reload.
     public var pluginSettings: [String: [UInt8]] = [:]
+    /// Plugins whose section is invalid (plugin id -> the problem): such a plugin is not loaded at
+    /// all, rather than run without its settings (a filter without its rules would show everything).
+    public var invalidPluginSettings: [String: String] = [:]
     /// The router chain (`"routers": ["mcph.namespace", ...]` at the top of the main servers
     /// file), in order; nil when not given (the default chain). `--router` overrides it.
     public var routers: [String]?
@@ -93,7 +96,9 @@ public struct ConfigLoader: Sendable {
         for (id, section) in plugins.sorted(by: { $0.key < $1.key }) {
             switch pluginSection(id: id, value: section.value, file: section.file) {
             case .success(let bytes): config.pluginSettings[id] = bytes
-            case .failure(let error): config.problems.append(error)
+            case .failure(let error):
+                config.problems.append(error)
+                config.invalidPluginSettings[id] = error.description
             }
         }
         for name in order.sorted() {

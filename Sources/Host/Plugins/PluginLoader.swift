@@ -54,11 +54,15 @@ public struct PluginLoader {
     public let stateDirectory: String?
     /// Each plugin's section of the configuration, by plugin id (`mcph_host.plugin_config`, ABI 1.4).
     public let pluginSettings: [String: [UInt8]]
+    /// Plugins whose configuration section is invalid (id -> why): refused before their `init`.
+    public let invalidSettings: [String: String]
 
-    public init(logger: Logger, stateDirectory: String? = nil, pluginSettings: [String: [UInt8]] = [:]) {
+    public init(logger: Logger, stateDirectory: String? = nil, pluginSettings: [String: [UInt8]] = [:],
+                invalidSettings: [String: String] = [:]) {
         self.logger = logger
         self.stateDirectory = stateDirectory
         self.pluginSettings = pluginSettings
+        self.invalidSettings = invalidSettings
     }
 
     public func load(directories: [String]) -> PluginRegistry {
@@ -144,6 +148,10 @@ public struct PluginLoader {
             description: d.description.map { String(cString: $0) } ?? "",
             abiMajor: d.abi_major, abiMinor: d.abi_minor, kinds: d.kinds, path: path)
 
+        if let problem = invalidSettings[id] {
+            reject(shown, "not loaded: its settings in the configuration are invalid (\(problem))", registry)
+            return
+        }
         let host = PluginHostContext.make(pluginID: id, logger: logger, stateDirectory: stateDirectory, pluginConfig: pluginSettings[id])
         var state: UnsafeMutableRawPointer?
         var error = [CChar](repeating: 0, count: 512)

@@ -37,9 +37,9 @@ extension Router {
             buffer.withMemoryRebound(to: CChar.self) { text in
                 for step in chain {
                     guard let allow = step.table.allow else { continue }
-                    let started = MonotonicClock.nanoseconds()
-                    let answer = allow(step.plugin.state, kind.rawValue, text.baseAddress, text.count, caller)
-                    PluginWatchdog.check(step.plugin.info.id, "allow", started: started, logger: logger)
+                    let answer = PluginWatchdog.watch(step.plugin.info.id, "allow", logger: logger) {
+                        allow(step.plugin.state, kind.rawValue, text.baseAddress, text.count, caller)
+                    }
                     switch answer {
                     case MCPH_ALLOW:
                         continue

@@ -134,9 +134,9 @@ public struct Router: Sendable {
                     nameBytes.withUnsafeMutableBufferPointer { n in
                         b.withMemoryRebound(to: CChar.self) { bc in
                             n.withMemoryRebound(to: CChar.self) { nc in
-                                let started = MonotonicClock.nanoseconds()
-                                defer { PluginWatchdog.check(plugin.plugin.info.id, "expose", started: started, logger: logger) }
-                                return expose(plugin.plugin.state, kind.rawValue, bc.baseAddress, bc.count, nc.baseAddress, nc.count, &buf)
+                                PluginWatchdog.watch(plugin.plugin.info.id, "expose", logger: logger) {
+                                    expose(plugin.plugin.state, kind.rawValue, bc.baseAddress, bc.count, nc.baseAddress, nc.count, &buf)
+                                }
                             }
                         }
                     }
@@ -195,9 +195,9 @@ public struct Router: Sendable {
         // (mcph_buf's rule); the call is repeated once with buffers that large (up to 1 MiB).
         var capacities = (backend: 256, item: 4096, message: 1024)
         for _ in 0..<2 {
-            let started = MonotonicClock.nanoseconds()
-            let answer = callRoute(plugin: plugin, method: method, kind: kind, name: name, capacities: capacities)
-            PluginWatchdog.check(plugin.plugin.info.id, "route", started: started, logger: logger)
+            let answer = PluginWatchdog.watch(plugin.plugin.info.id, "route", logger: logger) {
+                callRoute(plugin: plugin, method: method, kind: kind, name: name, capacities: capacities)
+            }
             switch answer.decision {
             case MCPH_ROUTE_FORWARD:
                 if let backend = answer.backend, let item = answer.item { return .forward(backend: backend, name: item) }

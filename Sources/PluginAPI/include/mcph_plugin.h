@@ -144,7 +144,7 @@ typedef struct mcph_host {
     /* Monotonic clock in nanoseconds (the host's injected clock). Any thread; never blocks. */
     uint64_t (*monotonic_ns)(void *ctx);
 
-    /* Host-side interface by versioned id, or NULL. Control thread. ABI 1.3 defines none. */
+    /* Host-side interface by versioned id, or NULL. Control thread. ABI 1.4 defines none. */
     const void *(*get_interface)(void *ctx, const char *iface_id);
 
     /*

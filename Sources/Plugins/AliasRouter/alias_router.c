@@ -233,12 +233,13 @@ static int parse_aliases(json_scanner *s, alias_state *state) {
         }
         for (size_t i = 0; i < state->pair_count; i++) {
             const char *problem = NULL;
-            if (text_equals(&state->pairs[i].from, from.ptr, from.len)) problem = "a name is given two aliases";
-            else if (text_equals(&state->pairs[i].to, to.ptr, to.len)) problem = "two names share one alias (it could not be routed back)";
+            const alias_text *named = NULL; /* the name the message quotes: the one given twice */
+            if (text_equals(&state->pairs[i].from, from.ptr, from.len)) problem = "a name is given two aliases", named = &from;
+            else if (text_equals(&state->pairs[i].to, to.ptr, to.len)) problem = "two names share one alias (it could not be routed back)", named = &to;
             if (problem != NULL) {
                 char message[512];
                 snprintf(message, sizeof message, "mcph.alias: \"aliases\": %s: '%.*s'", problem,
-                         (int)(to.len > 200 ? 200 : to.len), to.ptr);
+                         (int)(named->len > 200 ? 200 : named->len), named->ptr);
                 text_free(&from); text_free(&to);
                 return fail(s, message);
             }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import PluginAPI
+import PluginKit
 import ProcessSupport
 
 /// The CLI transport plugin: `mcph.transport/1` named "cli".
@@ -23,14 +24,10 @@ final class CLIPlugin: @unchecked Sendable {
         self.stateDirectory = stateDirectory
     }
 
-    static func make(host pointer: UnsafePointer<mcph_host>) throws(SpawnError) -> CLIPlugin {
-        let declared = UnsafeRawPointer(pointer).load(as: UInt32.self)
-        guard Int(declared) >= hostV1Size else {
-            throw SpawnError(description: "the host's mcph_host struct_size \(declared) is smaller than ABI 1.0's (\(hostV1Size) bytes)")
-        }
-        var host = mcph_host()
+    /// Throws `HostTableError` (a host table smaller than ABI 1.0's) or `SpawnError` (no supervisor link).
+    static func make(host pointer: UnsafePointer<mcph_host>) throws -> CLIPlugin {
         // Fields past the declared size (state_dir from a 1.0/1.1 host) read as absent.
-        mcph_struct_copy(&host, MemoryLayout<mcph_host>.size, pointer, Int(declared))
+        let host = try copyHost(pointer)
         var stateDirectory: String?
         if let pointer = host.state_dir, host.state_dir_len > 0, host.state_dir_len < 4096 {
             let text = pointer.withMemoryRebound(to: UInt8.self, capacity: host.state_dir_len) {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import FilterRouterCore
 import PluginAPI
+import PluginKit
 
 // The C face of the filter router ("mcph.router/1", plugin id mcph.filter): hides items by
 // allow/deny globs per server (expose: HIDE, route: REJECT) and per caller (allow: DENY). Its
@@ -16,33 +17,17 @@ private let callerSizeWithRoles = MemoryLayout<mcph_caller>.offset(of: \.role_co
 private let callerSizeWithSubject = MemoryLayout<mcph_caller>.offset(of: \.subject_len)! + MemoryLayout<Int>.size
 
 /// `nonisolated(unsafe)`: written once by the lazy global initialiser, read-only afterwards.
-nonisolated(unsafe) private let descriptor: UnsafeMutablePointer<mcph_plugin_descriptor> = {
-    let d = UnsafeMutablePointer<mcph_plugin_descriptor>.allocate(capacity: 1)
-    d.initialize(to: mcph_plugin_descriptor(
-        struct_size: UInt32(MemoryLayout<mcph_plugin_descriptor>.size),
-        abi_major: UInt16(MCPH_ABI_MAJOR),
-        abi_minor: UInt16(MCPH_ABI_MINOR),
-        id: UnsafePointer(strdup("mcph.filter")),
-        name: UnsafePointer(strdup("filter router")),
-        version: UnsafePointer(strdup("0.1.0")),
-        description: UnsafePointer(strdup("Hides items by allow/deny glob lists per server (lists and calls) and per caller subject or role")),
-        kinds: UInt32(MCPH_KIND_ROUTER),
-        init: pluginInit,
-        get_interface: { _, id in
-            guard let id, strcmp(id, MCPH_IFACE_ROUTER_V1) == 0 else { return nil }
-            return UnsafeRawPointer(routerTable)
-        },
-        deinit: pluginDeinit,
-        reconfigure: pluginReconfigure))
-    return d
-}()
+nonisolated(unsafe) private let descriptor = makeDescriptor(
+    id: "mcph.filter", name: "filter router", version: "0.1.0",
+    description: "Hides items by allow/deny glob lists per server (lists and calls) and per caller subject or role",
+    kinds: UInt32(MCPH_KIND_ROUTER),
+    init: pluginInit,
+    getInterface: { _, id in interface(id, MCPH_IFACE_ROUTER_V1, routerTable) },
+    deinit: { releasePlugin($0, as: FilterPlugin.self) },
+    reconfigure: pluginReconfigure)
 
 /// `nonisolated(unsafe)`: written once by the lazy global initialiser, read-only afterwards.
-nonisolated(unsafe) private let routerTable: UnsafeMutablePointer<mcph_router_v1> = {
-    let t = UnsafeMutablePointer<mcph_router_v1>.allocate(capacity: 1)
-    t.initialize(to: mcph_router_v1(struct_size: UInt32(MemoryLayout<mcph_router_v1>.size), expose: expose, route: route, allow: allow))
-    return t
-}()
+nonisolated(unsafe) private let routerTable = makeRouterTable(expose: expose, route: route, allow: allow)
 
 @_cdecl("mcph_plugin_entry_v1")
 public func mcphFilterRouterEntry() -> UnsafePointer<mcph_plugin_descriptor>? {
@@ -68,11 +53,6 @@ private func pluginInit(_ host: UnsafePointer<mcph_host>?, _ out: UnsafeMutableP
     plugin.log(MCPH_LOG_DEBUG, "filter rules: " + FilterPlugin.summary(rules))
     out?.pointee = Unmanaged.passRetained(plugin).toOpaque()
     return MCPH_OK
-}
-
-private func pluginDeinit(_ state: UnsafeMutableRawPointer?) {
-    guard let state else { return }
-    Unmanaged<FilterPlugin>.fromOpaque(state).release()
 }
 
 private func pluginReconfigure(_ state: UnsafeMutableRawPointer?, _ json: UnsafePointer<CChar>?, _ length: Int,
@@ -141,33 +121,4 @@ private func noun(_ kind: mcph_item_kind) -> String {
     case MCPH_ITEM_RESOURCE_TEMPLATE: return "resource template"
     default: return "resource"
     }
-}
-
-private func bytes(_ pointer: UnsafePointer<CChar>, _ length: Int) -> [UInt8] {
-    guard length > 0 else { return [] }
-    return pointer.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
-}
-
-private func string(_ pointer: UnsafePointer<CChar>?, _ length: Int) -> String {
-    guard let pointer, length > 0 else { return "" }
-    return String(decoding: bytes(pointer, length), as: UTF8.self)
-}
-
-/// Writes `value` into a caller's buffer per the mcph_buf rules (len = the full size, even when
-/// it does not fit).
-private func write(_ value: String, to buffer: UnsafeMutablePointer<mcph_buf>?) -> Bool {
-    guard let buffer else { return false }
-    let bytes = Array(value.utf8)
-    buffer.pointee.len = bytes.count
-    guard bytes.count <= buffer.pointee.cap, let destination = buffer.pointee.ptr else { return false }
-    for (i, b) in bytes.enumerated() { destination[i] = CChar(bitPattern: b) }
-    return true
-}
-
-/// A NUL-terminated message in the host's error buffer, cut to fit.
-private func writeError(_ message: String, _ err: UnsafeMutablePointer<CChar>?, _ capacity: Int) {
-    guard let err, capacity > 0 else { return }
-    let bytes = Array(message.utf8.prefix(capacity - 1))
-    for (i, b) in bytes.enumerated() { err[i] = CChar(bitPattern: b) }
-    err[bytes.count] = 0
 }

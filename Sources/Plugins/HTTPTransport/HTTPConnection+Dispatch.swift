@@ -68,7 +68,8 @@ extension HTTPConnection {
         let session = currentSession
         let response: HTTPClientResponse
         do {
-            response = try await execute(request(.POST, config.url, body: message, accept: Self.postAccept, session: session))
+            response = try await execute(request(.POST, config.url, body: message, accept: Self.postAccept, session: session),
+                                         on: .control, deadline: oneWayDeadline)
         } catch {
             if !isClosing, !Task.isCancelled {
                 log(MCPH_LOG_WARNING, "backend '\(config.name)': could not send \(what): \(Self.describe(error))")

@@ -45,7 +45,8 @@ extension HTTPConnection {
             let session = currentSession
             let response: HTTPClientResponse
             do {
-                response = try await execute(request(.GET, config.url, accept: Self.streamAccept, session: session, lastEventId: lastEventId))
+                response = try await execute(request(.GET, config.url, accept: Self.streamAccept, session: session, lastEventId: lastEventId),
+                                             on: .control)
             } catch {
                 if Task.isCancelled || !isCurrentGetStream(generation) { return }
                 log(MCPH_LOG_DEBUG, "backend '\(config.name)': GET stream could not connect: \(Self.describe(error))")
@@ -106,7 +107,9 @@ extension HTTPConnection {
     }
 
     private func pause(failures: Int, retryMs: Int?) async {
-        let delay = Backoff.delayMs(attempt: max(0, failures - 1), retryMs: retryMs, capMs: Self.getStreamBackoffCapMs)
+        // At least 100 ms: a server that sends "retry: 0" and ends every stream after an event
+        // would otherwise be reconnected to in a tight loop for as long as the connection lives.
+        let delay = max(100, Backoff.delayMs(attempt: max(0, failures - 1), retryMs: retryMs, capMs: Self.getStreamBackoffCapMs))
         try? await Task.sleep(for: .milliseconds(delay))
     }
 

@@ -37,9 +37,35 @@ extension HTTPConnection {
     static let postAccept = "application/json, text/event-stream"
     static let streamAccept = "text/event-stream"
 
+    /// Which pool a request goes through (see `HTTPConnection.client` and `controlClient`).
+    enum Lane { case request, control }
+
     /// Sends `request`; the deadline covers the wait for the response head only.
-    func execute(_ request: HTTPClientRequest, deadline: NIODeadline = .distantFuture) async throws -> HTTPClientResponse {
-        try await client.execute(request, deadline: deadline)
+    ///
+    /// On the request lane, a request that found every connection busy (AsyncHTTPClient gives up
+    /// waiting for one after connect_timeout) waits again: calls beyond `max_connections` queue
+    /// until a connection frees up or their task is cancelled (the host cancelled them, or the
+    /// connection closes), rather than fail with a made-up "cannot reach" error. Nothing was sent.
+    func execute(_ request: HTTPClientRequest, on lane: Lane = .request, deadline: NIODeadline = .distantFuture) async throws -> HTTPClientResponse {
+        switch lane {
+        case .control:
+            return try await controlClient.execute(request, deadline: deadline)
+        case .request:
+            while true {
+                do {
+                    return try await client.execute(request, deadline: deadline)
+                } catch let error as HTTPClientError where error == .getConnectionFromPoolTimeout {
+                    if Task.isCancelled || isClosing || NIODeadline.now() >= deadline { throw error }
+                }
+            }
+        }
+    }
+
+    /// How long a notification, an answer to the server's request or a legacy POST may wait for
+    /// its response head (a 202 comes at once): a server that stopped answering must not hold up
+    /// the dispatcher, and every message queued behind it, for ever.
+    var oneWayDeadline: NIODeadline {
+        .now() + .milliseconds(Int64(Self.reinitializeLimitMs(connectTimeout: config.connectTimeoutSeconds)))
     }
 
     enum BodyKind { case json, eventStream, other }

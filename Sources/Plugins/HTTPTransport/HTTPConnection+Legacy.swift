@@ -34,7 +34,7 @@ extension HTTPConnection {
         defer { endpoint.fulfil(.failure(LegacyProblem(text: "mcp-host: backend '\(config.name)': the connection closed while opening the SSE stream"))) }
         let response: HTTPClientResponse
         do {
-            response = try await execute(request(.GET, config.url, accept: Self.streamAccept, session: nil))
+            response = try await execute(request(.GET, config.url, accept: Self.streamAccept, session: nil), on: .control)
         } catch {
             endpoint.fulfil(.failure(LegacyProblem(text: ErrorText.unreachable(backend: config.name, url: config.url, reason: Self.describe(error)))))
             return
@@ -100,7 +100,8 @@ extension HTTPConnection {
         let what = info.method ?? "a response"
         let failure: String
         do {
-            let response = try await execute(request(.POST, endpoint, body: message, accept: "application/json, text/event-stream", session: nil))
+            let response = try await execute(request(.POST, endpoint, body: message, accept: "application/json, text/event-stream", session: nil),
+                                             on: .control, deadline: oneWayDeadline)
             if (200..<300).contains(Int(clamping: response.status.code)) {
                 await Self.drain(response)
                 return

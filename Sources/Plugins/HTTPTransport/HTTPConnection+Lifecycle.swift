@@ -24,7 +24,7 @@ extension HTTPConnection {
             if session.id != nil, grace > 0 {
                 let deadline = NIODeadline.now() + .milliseconds(Int64(grace))
                 // Only the status is awaited (within the grace); the body is not read (it could stall).
-                if let response = try? await execute(request(.DELETE, config.url, accept: nil, session: session), deadline: deadline) {
+                if let response = try? await execute(request(.DELETE, config.url, accept: nil, session: session), on: .control, deadline: deadline) {
                     log(MCPH_LOG_DEBUG, "backend '\(config.name)': DELETE of the session answered HTTP \(response.status.code)")
                 }
             }
@@ -68,10 +68,12 @@ extension HTTPConnection {
             log(MCPH_LOG_WARNING, "backend '\(config.name)': tasks still running 10 s into destroy; their callbacks are suppressed")
         }
         sink.markDestroyed()
-        do {
-            try client.syncShutdown()
-        } catch {
-            // Already shut down or requests still failing over: nothing is left to call back.
+        for client in [client, controlClient] {
+            do {
+                try client.syncShutdown()
+            } catch {
+                // Already shut down or requests still failing over: nothing is left to call back.
+            }
         }
     }
 }

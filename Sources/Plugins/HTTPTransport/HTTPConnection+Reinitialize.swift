@@ -100,7 +100,7 @@ extension HTTPConnection {
         // The initialize request, without session headers; its answer is swallowed.
         let response: HTTPClientResponse
         do {
-            response = try await execute(request(.POST, config.url, body: replay, accept: Self.postAccept, session: nil))
+            response = try await execute(request(.POST, config.url, body: replay, accept: Self.postAccept, session: nil), on: .control)
         } catch {
             if isClosing { return false }
             fail("the remote server lost the session and re-initializing failed: \(reason(error))")
@@ -126,7 +126,7 @@ extension HTTPConnection {
         if let initialized {
             let session = currentSession
             do {
-                let response = try await execute(request(.POST, config.url, body: initialized, accept: Self.postAccept, session: session))
+                let response = try await execute(request(.POST, config.url, body: initialized, accept: Self.postAccept, session: session), on: .control)
                 let status = Int(clamping: response.status.code)
                 await Self.drain(response)
                 guard (200..<300).contains(status) else {

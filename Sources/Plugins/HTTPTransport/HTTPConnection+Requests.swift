@@ -23,6 +23,11 @@ extension HTTPConnection {
     }
 
     func runRequest(_ message: [UInt8], _ request: InflightRequest, retried: Bool = false) async {
+        // A re-initialization that began after the dispatcher handed this request over (another
+        // request met the 404 meanwhile) has no session to offer yet: wait for the new one rather
+        // than POST without a session id (which the server refuses with a 400 that is not retried).
+        if !request.isInitialize, !(await waitForReinitialization()) { return } // failed: its requests were answered
+        if request.isSettled { return }
         // initialize starts a session: it never carries one.
         let session = request.isInitialize ? Session() : currentSession
         let response: HTTPClientResponse

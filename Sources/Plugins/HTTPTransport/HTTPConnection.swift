@@ -29,7 +29,13 @@ final class HTTPConnection: @unchecked Sendable {
     static let resumeBackoffCapMs = 10_000
 
     let config: HTTPConfig
+    /// The host's requests (their POSTs and the GETs resuming their answers): `max_connections`.
     let client: HTTPClient
+    /// Everything else, on a small pool of its own so that no number of long calls can starve it:
+    /// the GET stream (held for the connection's life), notifications and answers to the server's
+    /// requests (a cancellation is what ends a cancelled call's stream; a sampling answer is what
+    /// a waiting call needs), the re-initialization, the legacy stream and its POSTs, the DELETE.
+    let controlClient: HTTPClient
     let sink: ConnectionSink
     let tracker = TaskTracker()
     /// Set in `init` (the queue's WRITABLE callback needs `self`); never nil afterwards.
@@ -66,9 +72,10 @@ final class HTTPConnection: @unchecked Sendable {
     }
     let state = Locked(State())
 
-    private init(config: HTTPConfig, client: HTTPClient, sink: ConnectionSink) {
+    private init(config: HTTPConfig, client: HTTPClient, controlClient: HTTPClient, sink: ConnectionSink) {
         self.config = config
         self.client = client
+        self.controlClient = controlClient
         self.sink = sink
         self.secrets = config.secrets
         if let userinfo = config.url.userinfo, !config.headers.contains(where: { $0.name.lowercased() == "authorization" }) {
@@ -97,20 +104,28 @@ final class HTTPConnection: @unchecked Sendable {
             return .failure(OpenError(description: "proxy for \(config.url.redacted): \(error.description)"))
         }
         let sink = ConnectionSink(callbacks: callbacks, declaredSize: callbacksSize, hostMinor: plugin.hostMinor)
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration(config, proxy: proxy))
-        let connection = HTTPConnection(config: config, client: client, sink: sink)
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+                                configuration: clientConfiguration(config, proxy: proxy, connections: config.maxConnections))
+        let controlClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+                                       configuration: clientConfiguration(config, proxy: proxy, connections: controlConnections))
+        let connection = HTTPConnection(config: config, client: client, controlClient: controlClient, sink: sink)
         if let proxy { connection.log(MCPH_LOG_DEBUG, "using the proxy \(proxy.redacted)") }
         return .success(connection)
     }
 
-    static func clientConfiguration(_ config: HTTPConfig, proxy: ProxySettings?) -> HTTPClient.Configuration {
+    /// The control pool: the GET (or legacy) stream (two for a moment while one replaces the
+    /// other), one notification or answer at a time (the dispatcher sends them in order), a
+    /// re-initialization step, the DELETE. Connections open only when needed: slack costs nothing.
+    static let controlConnections = 8
+
+    static func clientConfiguration(_ config: HTTPConfig, proxy: ProxySettings?, connections: Int) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         // Redirects are not followed: a redirect to another origin would carry the configured
         // headers (credentials) there. A 3xx is reported with the URL to configure instead.
         configuration.redirectConfiguration = .disallow
         let connectNanoseconds = Int64(min(max(config.connectTimeoutSeconds, 0.001), 3600) * 1_000_000_000)
         configuration.timeout = .init(connect: .nanoseconds(connectNanoseconds), read: nil) // no read timeout: SSE streams are long
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: config.maxConnections)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
         // A refused connection fails the request at once (a server that is down gives its callers
         // an error now, not after connect_timeout); connect_timeout bounds connects that hang.
         configuration.connectionPool.retryConnectionEstablishment = false

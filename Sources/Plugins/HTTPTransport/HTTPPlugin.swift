@@ -1,4 +1,5 @@
 import PluginAPI
+import PluginKit
 
 /// The HTTP transport plugin: `mcph.transport/1` named "http".
 ///
@@ -17,17 +18,7 @@ final class HTTPPlugin: @unchecked Sendable {
         self.host = host
     }
 
-    struct InitError: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    static func make(host pointer: UnsafePointer<mcph_host>) throws(InitError) -> HTTPPlugin {
-        let declared = Int(UnsafeRawPointer(pointer).load(as: UInt32.self))
-        guard declared >= hostV1Size else {
-            throw InitError(description: "the host's mcph_host struct_size \(declared) is smaller than ABI 1.0's (\(hostV1Size) bytes)")
-        }
-        var host = mcph_host()
-        mcph_struct_copy(&host, MemoryLayout<mcph_host>.size, pointer, declared)
-        return HTTPPlugin(host: host)
+    static func make(host pointer: UnsafePointer<mcph_host>) throws(HostTableError) -> HTTPPlugin {
+        HTTPPlugin(host: try copyHost(pointer))
     }
 }

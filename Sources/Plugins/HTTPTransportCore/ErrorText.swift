@@ -11,38 +11,45 @@ public enum ErrorText {
     public static func httpStatus(backend: String, status: Int, reason: String, contentType: String?, body: [UInt8],
                                   wwwAuthenticate: [String], sentAuthorization: Bool = false, location: String? = nil,
                                   secrets: [String] = []) -> String {
+        // Whatever the server chose (the reason phrase, a challenge's error, the body) may echo what
+        // it was sent (a token, a query's key): never pass that on. (Only those parts: redacting the
+        // whole text would also hide our own words when a header value happens to be one.)
+        func fromServer(_ text: String) -> String { redacting(secrets, in: text) }
         if status == 401 {
             let challenges = WWWAuthenticate.parse(wwwAuthenticate)
             if let bearer = challenges.first(where: { $0.scheme == "bearer" }) {
                 // A token that was sent and refused, with no pointer to OAuth: say so rather than "needs OAuth".
                 if sentAuthorization, bearer[parameter: "resource_metadata"] == nil {
-                    let error = bearer[parameter: "error"].map { "; \(ErrorText.printable($0, limit: 40))" } ?? ""
+                    let error = bearer[parameter: "error"].map { "; \(ErrorText.printable(fromServer($0), limit: 40))" } ?? ""
                     return "mcp-host: backend '\(backend)' answered HTTP 401 Unauthorized (Bearer\(error)): the server refused the token given in this server's \"headers\""
                 }
                 var text = "mcp-host: backend '\(backend)' needs OAuth (HTTP 401"
                 if let metadata = bearer[parameter: "resource_metadata"], let url = try? RemoteURL(metadata) {
-                    text += "; metadata at \(url.redacted)"
+                    text += "; metadata at \(fromServer(url.redacted))"
                 }
                 text += "); mcp-host does not do OAuth yet: give a token in this server's \"headers\", e.g. \"Authorization\": \"Bearer ${TOKEN}\""
                 return text
             }
         }
         var text = "mcp-host: backend '\(backend)' answered HTTP \(status)"
-        if !reason.isEmpty { text += " \(reason)" }
+        if !reason.isEmpty { text += " \(ErrorText.printable(fromServer(reason), limit: 80))" }
         if (300...399).contains(status), let location, let url = try? RemoteURL(location) {
-            text += " (redirect to \(url.redacted)); give that URL in this server's \"url\""
+            text += " (redirect to \(fromServer(url.redacted))); give that URL in this server's \"url\""
         }
-        // A server may echo what it was sent (a token, a query's key): never pass that on.
-        if let excerpt = excerpt(body, contentType: contentType) { text += ": " + redacting(secrets, in: excerpt) }
+        if let excerpt = excerpt(body, contentType: contentType, secrets: secrets) { text += ": " + excerpt }
         return text
     }
 
     /// At most 200 bytes of a text or JSON body (cut at a character boundary, control characters
     /// turned into spaces), or nil for other bodies and empty ones.
-    public static func excerpt(_ body: [UInt8], contentType: String?, limit: Int = 200) -> String? {
+    /// Each secret is replaced by "[redacted]" before the cut, so that none is shown in part.
+    public static func excerpt(_ body: [UInt8], contentType: String?, limit: Int = 200, secrets: [String] = []) -> String? {
         let type = (contentType ?? "").lowercased()
         guard type.isEmpty || type.hasPrefix("text/") || type.contains("json") else { return nil }
-        var text = String(decoding: body.prefix(limit + 4), as: UTF8.self)
+        // Enough of the body that a secret straddling the cut is still whole when redacted.
+        let window = limit + 4 + (secrets.map(\.utf8.count).max() ?? 0)
+        let shown = body.prefix(window)
+        var text = redacting(secrets, in: String(decoding: shown, as: UTF8.self))
         text = String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : Character($0) })
         text = text.trimmingWhitespace()
         guard !text.isEmpty else { return nil }
@@ -51,7 +58,7 @@ public enum ErrorText {
             if cut.utf8.count + String(character).utf8.count > limit { return cut + "…" }
             cut.append(character)
         }
-        return body.count > limit + 4 ? cut + "…" : cut
+        return body.count > shown.count ? cut + "…" : cut
     }
 
     /// `text` with every occurrence of each secret replaced by "[redacted]" (longest first).

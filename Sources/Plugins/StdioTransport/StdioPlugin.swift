@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import PluginAPI
+import PluginKit
 import ProcessSupport
 
 /// The stdio transport plugin: `mcph.transport/1` named "stdio".
@@ -24,13 +25,9 @@ final class StdioPlugin: @unchecked Sendable {
         self.lifelineWrite = lifelineWrite
     }
 
-    static func make(host pointer: UnsafePointer<mcph_host>) throws(SpawnError) -> StdioPlugin {
-        let declared = UnsafeRawPointer(pointer).load(as: UInt32.self)
-        guard Int(declared) >= hostV1Size else {
-            throw SpawnError(description: "the host's mcph_host struct_size \(declared) is smaller than ABI 1.0's (\(hostV1Size) bytes)")
-        }
-        var host = mcph_host()
-        mcph_struct_copy(&host, MemoryLayout<mcph_host>.size, pointer, Int(declared))
+    /// Throws `HostTableError` (a host table smaller than ABI 1.0's) or `SpawnError` (no supervisor link).
+    static func make(host pointer: UnsafePointer<mcph_host>) throws -> StdioPlugin {
+        let host = try copyHost(pointer)
         let link = try SupervisorLink.make()
         return StdioPlugin(host: host, supervisorPath: link.supervisorPath, lifelineRead: link.lifelineRead, lifelineWrite: link.lifelineWrite)
     }

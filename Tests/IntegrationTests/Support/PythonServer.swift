@@ -25,95 +25,33 @@ enum HTTPTransportPrerequisites {
 /// `Tests/IntegrationTests/python/http_backend.py`: an MCP server made with the official Python
 /// SDK, serving HTTP on 127.0.0.1 (port 0 = a free one, read back from its ready file). Killed
 /// (SIGKILL) by `stop()` or when released, so a failing test leaves nothing behind.
-final class PythonServer: @unchecked Sendable { // the Process is only started and signalled; text sits in a Mutex
-    let process: Process
-    let port: Int
-    /// The per-process marker its `who` tool answers (pid and start time).
-    let marker: String
-    private let stderrText: Shared<String>
-
+final class PythonServer: ScriptServer, @unchecked Sendable { // immutable past init; see ScriptServer
     /// Starts the server with `options` (e.g. ["--transport", "sse"]) and waits until it accepts connections.
     init(_ options: [String] = [], port: Int = 0, timeout: Double = 60) throws {
         try HTTPTransportPrerequisites.check()
-        let ready = try Paths.temporaryDirectory() + "/ready"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Paths.sdkPython)
-        process.arguments = ["-u", HTTPTransportPrerequisites.backendScript, "--port", "\(port)", "--ready-file", ready] + options
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        let pipe = Pipe()
-        process.standardError = pipe
-        let text = Shared("")
-        try process.run()
-        let reader = pipe.fileHandleForReading
-        Thread.detachNewThread {
-            while true {
-                let chunk = reader.availableData
-                if chunk.isEmpty { break }
-                text.value.withLock { $0 += String(decoding: chunk, as: UTF8.self) }
-            }
-        }
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            if let contents = try? String(contentsOfFile: ready, encoding: .utf8), let chosen = Int(contents),
-               let line = text.value.withLock({ $0 }).split(separator: "\n").first(where: { $0.hasPrefix("http_backend ") && $0.contains(" listening on ") }) {
-                (self.process, self.stderrText) = (process, text)
-                (self.port, self.marker) = (chosen, String(line.split(separator: " ")[1]))
-                return
-            } else if !process.isRunning || Date() > deadline {
-                let reason = process.isRunning ? "did not get ready within \(timeout) s" : "exited with status \(process.terminationStatus)"
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-                throw TestFailure("http_backend.py \(options.joined(separator: " ")) \(reason):\n\(text.value.withLock { $0 }.suffix(3000))")
-            } else {
-                Thread.sleep(forTimeInterval: 0.05)
-            }
-        }
+        try super.init(name: "http_backend.py", executable: Paths.sdkPython, arguments: ["-u", HTTPTransportPrerequisites.backendScript],
+                       port: port, options: options, timeout: timeout,
+                       readyWhen: { $0.hasPrefix("http_backend ") && $0.contains(" listening on ") })
     }
+
+    /// The per-process marker its `who` tool answers (pid and start time).
+    var marker: String { String(readyLine.split(separator: " ")[1]) }
 
     /// The Streamable HTTP endpoint.
     var url: String { "http://127.0.0.1:\(port)/mcp" }
     /// The legacy HTTP+SSE endpoint (with `--transport sse`).
     var sseURL: String { "http://127.0.0.1:\(port)/sse" }
-    var stderr: String { stderrText.value.withLock { $0 } }
 
     /// How many calls of `tool` have started on this server.
     func calls(_ tool: String) -> Int {
         stderr.split(separator: "\n").filter { $0 == "http_backend call \(tool)" }.count
     }
-
-    /// Kills the server at once (SIGKILL: its sessions die with it) and reaps it.
-    func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
-    deinit { stop() }
 }
 
 /// A Mutex that several owners (an object and its reader thread) can hold.
 final class Shared<Value: Sendable>: Sendable {
     let value: Mutex<Value>
     init(_ initial: Value) { value = Mutex(initial) }
-}
-
-/// A loopback port on which nothing listens (bound, then closed).
-func unusedPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-        }
-    }
-    guard bound else { throw TestFailure("cannot bind a loopback port: \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// One raw HTTP/1.1 request on a loopback socket whose answer is read as it arrives (chunked
@@ -127,14 +65,7 @@ final class StreamingRequest: @unchecked Sendable { // fd is immutable; received
     init(port: Int, method: String, path: String, headers: [String: String] = [:], body: String? = nil) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.fd = fd
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
+        guard connectLoopback(fd, port: port) == 0 else {
             close(fd)
             throw TestFailure("connect to 127.0.0.1:\(port) failed: \(errno)")
         }

@@ -90,6 +90,15 @@ static void handle(connection *c, const char *m) {
     char id[128];
     if (!strstr(m, "\"method\":") || !find_id(m, id, sizeof id)) return; /* notifications and responses */
     char answer[512];
+#ifdef BROKEN_NO_ANSWER
+    if (strstr(m, "\"method\":\"initialize\"")) return; /* broken: a request that never round-trips */
+#endif
+#ifdef BROKEN_GARBAGE
+    if (strstr(m, "\"arguments\"")) { /* a tools/call (however "/" is escaped); broken: output that is not JSON-RPC */
+        emit(c, "this is not JSON-RPC {");
+        return;
+    }
+#endif
     if (strstr(m, "\"method\":\"initialize\""))
         snprintf(answer, sizeof answer, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"protocolVersion\":\"2025-06-18\","
                  "\"capabilities\":{},\"serverInfo\":{\"name\":\"fixture\",\"version\":\"1.0.0\"}}}", id);
@@ -101,6 +110,9 @@ static void handle(connection *c, const char *m) {
 static void *worker_main(void *arg) {
     connection *c = arg;
     c->cb.on_event(c->cb.ctx, MCPH_EVENT_OPENED, 0, "fixture", 7);
+#ifdef BROKEN_OPENED_TWICE
+    c->cb.on_event(c->cb.ctx, MCPH_EVENT_OPENED, 0, "fixture again", 13); /* broken: OPENED at most once */
+#endif
     for (;;) {
         pthread_mutex_lock(&c->lock);
         while (!c->head && !c->closing) pthread_cond_wait(&c->wake, &c->lock);
@@ -128,7 +140,9 @@ static void *worker_main(void *arg) {
         free(m->bytes);
         free(m);
     }
+#ifndef BROKEN_NO_TERMINAL
     c->cb.on_event(c->cb.ctx, MCPH_EVENT_CLOSED, 0, "closed", 6);
+#endif /* else broken: the connection ends without its terminal event */
 #ifdef BROKEN_TWO_TERMINAL
     c->cb.on_event(c->cb.ctx, MCPH_EVENT_CLOSED, 0, "closed again", 12); /* broken: a second terminal event */
 #endif
@@ -154,6 +168,10 @@ static mcph_status t_open(void *state, const char *config, size_t config_len, co
     }
 #ifdef BROKEN_OPEN_BLOCKS
     sleep_us(300 * 1000); /* broken: open must return at once */
+#endif
+#ifdef BROKEN_OPEN_FAILS
+    snprintf(err, err_cap, "fixture: refusing to open on purpose"); /* a plugin's refusal */
+    return MCPH_E_FAILED;
 #endif
 #ifdef BROKEN_LEAVES_CHILD
     /* broken: a process nobody ends or reaps */
@@ -182,6 +200,15 @@ static mcph_status t_send(void *conn, mcph_bytes msg) {
     connection *c = conn;
 #ifdef BROKEN_SEND_BLOCKS
     block_forever(); /* broken: send must never block */
+#endif
+#ifdef BROKEN_SEND_FAILS
+    int is_call = 0;
+    /* A tools/call: the only request with "arguments" (its "/" may be escaped). */
+    for (size_t i = 0; i + 11 <= msg.len && !is_call; i++) is_call = memcmp(msg.ptr + i, "\"arguments\"", 11) == 0;
+    if (is_call) { /* an error status for calls */
+        if (msg.release) msg.release(msg.release_ctx, msg.ptr, msg.len);
+        return MCPH_E_FAILED;
+    }
 #endif
     mcph_status status = MCPH_OK;
     pthread_mutex_lock(&c->lock);
@@ -302,7 +329,11 @@ static mcph_route_decision r_route(void *state, const char *method, size_t metho
     size_t backend_len = (size_t)(dot - name);
     /* Both lengths are set even when a buffer is too small: the host retries with them. */
     int fits = put(out_backend, name, backend_len);
+#ifdef BROKEN_ROUTE_INCONSISTENT
+    fits = put(out_name, name, name_len) && fits; /* broken: forwards the exposed name, not the one expose was given */
+#else
     fits = put(out_name, dot + 1, name_len - backend_len - 1) && fits;
+#endif
     (void)fits;
     return MCPH_ROUTE_FORWARD;
 }
