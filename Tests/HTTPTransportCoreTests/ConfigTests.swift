@@ -165,4 +165,12 @@ import Testing
         #expect(!cut.contains("tok-99"), "\(cut)")
         #expect(cut.contains("[redacted]"), "\(cut)")
     }
+
+    @Test func aSubstitutedValueIsHiddenEvenInTheURLsPath() throws {
+        let config = try HTTPConfig.parse(Array(#"{"name":"r","url":"https://example.com/v1/sk-live-123456/mcp","substituted_values":["sk-live-123456"]}"#.utf8))
+        #expect(config.shownURL == "https://example.com/v1/[redacted]/mcp", "\(config.shownURL)")
+        #expect(config.secrets.contains("sk-live-123456"))
+        let plain = try HTTPConfig.parse(Array(#"{"name":"r","url":"https://example.com/v1/mcp"}"#.utf8))
+        #expect(plain.shownURL == "https://example.com/v1/mcp")
+    }
 }

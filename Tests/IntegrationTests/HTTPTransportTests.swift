@@ -515,6 +515,7 @@ struct HTTPTransportTests: StdioHostSuite {
             "secret-ct": ["url": server.url, "connect_timeout": "${MCPH_TEST_SECRET}"],
             "secret-hdr": ["url": server.url, "headers": ["X-Key": "${MCPH_TEST_SECRET}", "B": ["nested"]]],
             "query": ["url": server.url + "?key=${MCPH_TEST_SECRET}"], // valid: served, but its query is never logged
+            "path": ["url": "http://127.0.0.1:1/mcp/${MCPH_TEST_SECRET}/x"], // a key in the path of a server that refuses
             "ok": ["url": server.url],
         ], environment: ["MCPH_TEST_SECRET": secret])
         defer { end(host) }
@@ -528,6 +529,10 @@ struct HTTPTransportTests: StdioHostSuite {
                 host.stderr.split(separator: "\n").first { $0.contains("'\(server)'") && $0.contains(key) }
             }
         }
+        let refused = try call(host, 3, "path__echo", ["text": "x"])
+        let refusal = ((refused["error"] as? [String: Any])?["message"] as? String) ?? ""
+        #expect(refusal.contains("'path'") && refusal.contains("connection refused"), "\(refused)")
+        #expect(!refusal.contains(secret), "the error quotes the key in the URL's path: \(refusal)")
         let leaks = host.stderr.split(separator: "\n").filter { $0.contains(secret) }
         #expect(leaks.isEmpty, "a substituted secret was echoed in the log: \(leaks)")
         host.closeStdin()

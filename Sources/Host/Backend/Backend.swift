@@ -988,6 +988,13 @@ public final class Backend: Sendable {
         }
         guard let live, !link.retired.load(ordering: .acquiring) else { return }
         logger.warning("the backend's remote session was lost and set up again: restoring subscriptions, refreshing lists")
+        // What the lost session asked clients is void (the new session reuses its ids): tell each
+        // client, and drop the routes so a late answer never reaches a request of the new session.
+        for (hostID, route) in serverRequests.removeLink(link) {
+            sessions.session(route.session)?.send(JSONRPC.notification(
+                method: "notifications/cancelled",
+                params: Array(#"{"requestId":"#.utf8) + JSONString.encode(hostID) + Array(#","reason":"the backend's remote session was lost"}"#.utf8)))
+        }
         if live.canSubscribe { subscriptions.restarted(subscriptionOperations) }
         listsChanged(ItemKind.allCases)
         for list in ["tools", "prompts", "resources"] {

@@ -275,12 +275,19 @@ public struct ConfigLoader: Sendable {
         }
 
         entry["name"] = name
+        // What the environment put into this entry, so the transport can keep it out of everything
+        // it prints (an API key in a URL's path, say). Never taken from the file itself.
+        entry["substituted_values"] = secrets.isEmpty ? nil : secrets
         guard let json = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes]) else {
             return problem(nil, "cannot be serialised for the transport")
         }
         return .success(ServerConfig(name: name, transport: transport, transportConfig: Array(json), source: file, idle: idle,
                                      requestTimeout: requestTimeout))
     }
+
+    /// Headers the HTTP transport sets itself (the plugin refuses them too).
+    static let reservedHeaders: Set<String> = ["content-type", "accept", "content-length", "transfer-encoding", "host", "connection",
+                                               "mcp-session-id", "mcp-protocol-version", "last-event-id", "upgrade", "te", "trailer"]
 
     /// The HTTP transport's keys, checked here so that a bad entry is a per-server config error like
     /// a stdio one (the plugin checks them again). Messages never quote a header value or the URL.
@@ -294,8 +301,15 @@ public struct ConfigLoader: Sendable {
         if let headers = entry["headers"] {
             guard let map = headers as? [String: Any] else { return ("headers", "must be an object of header names and string values") }
             for (name, value) in map.sorted(by: { $0.key < $1.key }) {
-                let token = !name.isEmpty && name.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }
+                // RFC 9110 token characters.
+                let token = !name.isEmpty && name.utf8.allSatisfy { byte in
+                    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                        || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || "!#$%&'*+-.^_`|~".utf8.contains(byte)
+                }
                 guard token else { return ("headers", "has an invalid header name (use letters, digits and -)") }
+                guard !Self.reservedHeaders.contains(name.lowercased()) else {
+                    return ("headers.\(name)", "is set by the HTTP transport itself and cannot be configured")
+                }
                 guard let text = value as? String else { return ("headers.\(name)", "must be a string") }
                 guard !text.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else {
                     return ("headers.\(name)", "must not contain line breaks or NUL")

@@ -21,7 +21,7 @@ extension HTTPConnection {
         let timer = tracker.spawn { [self] in
             try? await Task.sleep(for: .milliseconds(max(1, timeoutMs)))
             if Task.isCancelled { return }
-            endpoint.fulfil(.failure(LegacyProblem(text: "mcp-host: backend '\(config.name)': the SSE stream at \(config.url.redacted) named no endpoint within connect_timeout (\(DurationLabel.text(config.connectTimeoutSeconds)))")))
+            endpoint.fulfil(.failure(LegacyProblem(text: "mcp-host: backend '\(config.name)': the SSE stream at \(config.shownURL) named no endpoint within connect_timeout (\(DurationLabel.text(config.connectTimeoutSeconds)))")))
         }
         let result = await endpoint.value
         timer.cancel()
@@ -36,7 +36,7 @@ extension HTTPConnection {
         do {
             response = try await execute(request(.GET, config.url, accept: Self.streamAccept, session: nil), on: .control)
         } catch {
-            endpoint.fulfil(.failure(LegacyProblem(text: ErrorText.unreachable(backend: config.name, url: config.url, reason: Self.describe(error)))))
+            endpoint.fulfil(.failure(LegacyProblem(text: ErrorText.unreachable(backend: config.name, url: config.url, reason: Self.describe(error), secrets: secrets))))
             return
         }
         guard response.status.code == 200, Self.bodyKind(response) == .eventStream else {
@@ -109,7 +109,7 @@ extension HTTPConnection {
             failure = await statusText(response)
         } catch {
             if isClosing || Task.isCancelled { return }
-            failure = ErrorText.unreachable(backend: config.name, url: endpoint, reason: Self.describe(error))
+            failure = ErrorText.unreachable(backend: config.name, url: endpoint, reason: Self.describe(error), secrets: secrets)
         }
         if info.kind == .request, let id = info.id {
             sink.message(JSONRPCMessage.errorResponse(id: id, code: ErrorText.code, message: failure))

@@ -144,7 +144,8 @@ extension HTTPConnection {
         if isClosing { return false }
         sink.event(MCPH_EVENT_SESSION_RESET, detail: "the remote server lost the session; re-initialized")
         let session = currentSession
-        log(MCPH_LOG_INFO, "backend '\(config.name)' re-initialized" + (session.id.map { ": new session \($0)" } ?? ""))
+        log(MCPH_LOG_INFO, "backend '\(config.name)' re-initialized")
+        if let id = session.id { log(MCPH_LOG_DEBUG, "backend '\(config.name)' new session \(id)") }
         return true
     }
 

@@ -35,7 +35,7 @@ extension HTTPConnection {
             response = try await execute(self.request(.POST, config.url, body: message, accept: Self.postAccept, session: session))
         } catch {
             if request.isSettled || isClosing { return }
-            let text = ErrorText.unreachable(backend: config.name, url: config.url, reason: Self.describe(error))
+            let text = ErrorText.unreachable(backend: config.name, url: config.url, reason: Self.describe(error), secrets: secrets)
             fail(request, text)
             return
         }
@@ -211,7 +211,9 @@ extension HTTPConnection {
             if let version { s.protocolVersion = version }
             return s.sessionId
         }
-        log(MCPH_LOG_INFO, "connected to backend '\(config.name)' at \(config.url.redacted) (streamable HTTP"
-            + (version.map { ", protocol \($0)" } ?? "") + (session.map { ", session \($0)" } ?? "") + ")")
+        // The session id works like a credential for the server's session: debug level only.
+        log(MCPH_LOG_INFO, "connected to backend '\(config.name)' at \(config.shownURL) (streamable HTTP"
+            + (version.map { ", protocol \($0)" } ?? "") + ")")
+        if let session { log(MCPH_LOG_DEBUG, "backend '\(config.name)' session \(session)") }
     }
 }

@@ -101,7 +101,7 @@ final class HTTPConnection: @unchecked Sendable {
         do {
             proxy = try ProxySettings.forURL(config.url, environment: ProcessInfo.processInfo.environment)
         } catch {
-            return .failure(OpenError(description: "proxy for \(config.url.redacted): \(error.description)"))
+            return .failure(OpenError(description: "proxy for \(config.shownURL): \(error.description)"))
         }
         let sink = ConnectionSink(callbacks: callbacks, declaredSize: callbacksSize, hostMinor: plugin.hostMinor)
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
@@ -142,15 +142,15 @@ final class HTTPConnection: @unchecked Sendable {
     func start() {
         switch config.mode {
         case .streamable:
-            sink.event(MCPH_EVENT_OPENED, detail: "streamable HTTP \(config.url.redacted)")
+            sink.event(MCPH_EVENT_OPENED, detail: "streamable HTTP \(config.shownURL)")
             tracker.spawn { [self] in await runDispatcher() }
         case .legacy:
             tracker.spawn { [self] in
                 switch await openLegacyStream() {
                 case .success(let endpoint):
                     state.withLock { $0.mode = .legacy(endpoint: endpoint) }
-                    sink.event(MCPH_EVENT_OPENED, detail: "HTTP+SSE \(config.url.redacted)")
-                    log(MCPH_LOG_INFO, "connected to backend '\(config.name)' at \(config.url.redacted) (legacy HTTP+SSE)")
+                    sink.event(MCPH_EVENT_OPENED, detail: "HTTP+SSE \(config.shownURL)")
+                    log(MCPH_LOG_INFO, "connected to backend '\(config.name)' at \(config.shownURL) (legacy HTTP+SSE)")
                     await runDispatcher()
                 case .failure(let problem):
                     fail(problem.text)

@@ -92,8 +92,8 @@ public enum ErrorText {
     }
 
     /// The answer when the remote end cannot be reached (refused, DNS, TLS, timeout).
-    public static func unreachable(backend: String, url: RemoteURL, reason: String) -> String {
-        "mcp-host: cannot reach backend '\(backend)' at \(url.redacted): \(reason)"
+    public static func unreachable(backend: String, url: RemoteURL, reason: String, secrets: [String] = []) -> String {
+        redacting(secrets, in: "mcp-host: cannot reach backend '\(backend)' at \(url.redacted): \(reason)")
     }
 
     /// The answer for a message larger than the transport keeps.

@@ -23,6 +23,9 @@ public struct HTTPConfig: Sendable {
     public var connectTimeoutSeconds: Double
     public var maxConnections: Int
     public var shutdownGraceMs: Int?
+    /// Values the host substituted for `${VAR}`s anywhere in this entry ("substituted_values", which
+    /// mcp-host adds): secrets, wherever they appear (even in the URL's path).
+    public var substituted: [String] = []
 
     public static let defaultConnectTimeout = 10.0
     public static let connectTimeoutRange = 0.001...3600.0
@@ -124,8 +127,12 @@ public struct HTTPConfig: Sendable {
         var name = url.host
         if case .string(let given)? = entry["name"], !given.isEmpty { name = given }
 
+        var substituted: [String] = []
+        if case .array(let values)? = entry["substituted_values"] {
+            for case .string(let value) in values { substituted.append(value) }
+        }
         return HTTPConfig(name: name, url: url, mode: mode, headers: headers, connectTimeoutSeconds: connectTimeout,
-                          maxConnections: maxConnections, shutdownGraceMs: grace)
+                          maxConnections: maxConnections, shutdownGraceMs: grace, substituted: substituted)
     }
 
     /// Texts that must never appear in a log line or an error message: the header values (and
@@ -140,9 +147,14 @@ public struct HTTPConfig: Sendable {
         }
         if let userinfo = url.userinfo { texts += [userinfo.user, userinfo.password] }
         texts += url.queryValues
+        texts += substituted
         let schemes: Set<String> = ["bearer", "basic", "digest", "negotiate", "token"] // words, not secrets
         return Array(Set(texts.filter { $0.utf8.count >= 6 && !schemes.contains($0.lowercased()) })).sorted { $0.utf8.count > $1.utf8.count }
     }
+
+    /// The URL as logs, errors and status may show it: no userinfo, no query, and no substituted
+    /// value (a key in the path stays hidden).
+    public var shownURL: String { ErrorText.redacting(secrets, in: url.redacted) }
 
     static func isTokenByte(_ b: UInt8) -> Bool { WWWAuthenticate.Reader.isTChar(b) }
 }
