@@ -145,12 +145,19 @@ struct HTTPFrontEndTests {
     /// keeps its answer (before: the second took over the first's answer path and the first hung).
     @Test func aDuplicateIDInFlightIsAnsweredAtOnceAndTheFirstIsUnharmed() async throws {
         let dir = try Paths.temporaryDirectory()
-        let http = try HTTPHost(config: try writeConfig(["f": fakeServer(name: "f")], in: dir), extra: ["--request-timeout", "10"])
+        let log = dir + "/backend.log"
+        let http = try HTTPHost(config: try writeConfig(["f": fakeServer(name: "f", log: log)], in: dir), extra: ["--request-timeout", "10"])
         let session = try await http.initialize()
         let first = Task {
-            try await http.post(#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"f__slow","arguments":{"ms":1500,"tag":"first"}}}"#, session: session)
+            try await http.post(#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"f__slow","arguments":{"ms":2500,"tag":"first"}}}"#, session: session)
         }
-        try await Task.sleep(for: .milliseconds(400))
+        // The first call is surely in flight once the backend has it (a busy machine may take a
+        // while to get the POST out and start the backend).
+        let deadline = Date().addingTimeInterval(20)
+        while try !loggedMessages(log).contains(where: { ($0["params"] as? [String: Any]).flatMap { $0["arguments"] as? [String: Any] }?["tag"] as? String == "first" }) {
+            guard Date() < deadline else { throw TestFailure("the first call did not reach the backend within 20 s") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
         let started = Date()
         let duplicate = try await http.post(#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"f__echo","arguments":{"text":"second"}}}"#, session: session)
         let error = duplicate.json?["error"] as? [String: Any]

@@ -80,6 +80,10 @@ extension HostCore {
         for server in config.servers where fresh.contains(server.name) && registry.transport(named: server.transport) == nil {
             logger.error("server '\(server.name)' (\(server.source)) needs transport '\(server.transport)', which no loaded plugin provides")
         }
+        // The router chain is built once, at start: say so rather than ignore a new one.
+        if let routers = config.routers, routers != router.ids {
+            logger.warning("\"routers\" in the configuration (\(routers.joined(separator: " -> "))) differs from the running router chain (\(router.ids.isEmpty ? "none" : router.ids.joined(separator: " -> "))): a new chain needs a restart of mcp-host (--router, when given, overrides \"routers\"); the running chain stays")
+        }
         if !report.isEmpty {
             logger.info("configuration reloaded", metadata: [
                 "added": "\(report.added.joined(separator: ","))", "removed": "\(report.removed.joined(separator: ","))",
@@ -89,10 +93,6 @@ extension HostCore {
             }
         } else {
             logger.info("configuration reloaded: no server changed")
-        }
-        // The router chain is built once, at start: say so rather than ignore a new one.
-        if let routers = config.routers, routers != router.ids {
-            logger.warning("\"routers\" in the configuration (\(routers.joined(separator: " -> "))) differs from the running router chain (\(router.ids.isEmpty ? "none" : router.ids.joined(separator: " -> "))): a new chain needs a restart of mcp-host (--router, when given, overrides \"routers\"); the running chain stays")
         }
         var routersChanged = false
         for plugin in registry.plugins {
