@@ -164,7 +164,9 @@ struct HTTPFrontEndTests {
         #expect(error?["code"] as? Int == -32600, "\(duplicate.status) \(duplicate.body)")
         #expect(((error?["message"] as? String) ?? "").contains("id 5 is already in use by a request in flight in this session"))
         #expect(duplicate.json?["id"] as? Int == 5)
-        #expect(Date().timeIntervalSince(started) < 1, "answered at once, not after the first")
+        // The first call takes 2.5 s from the moment the backend had it: an answer within 2 s came
+        // while it was still in flight (a busy machine may add a second of its own).
+        #expect(Date().timeIntervalSince(started) < 2, "answered at once, not after the first")
         let answer = try await first.value
         let text = ((answer.json?["result"] as? [String: Any])?["content"] as? [[String: Any]])?.first?["text"] as? String
         #expect(text == "slow first", "\(answer.status) \(answer.body)")
@@ -190,7 +192,7 @@ struct HTTPFrontEndTests {
         #expect(try methods().filter { $0 == "resources/unsubscribe" }.count == 0)
         // The last one leaves: the backend is unsubscribed.
         #expect(try await http.send("DELETE", "/mcp", headers: ["Mcp-Session-Id": c]).status == 200)
-        _ = try waitFor("the backend to be unsubscribed") { try methods().contains("resources/unsubscribe") ? true : nil }
+        _ = try await waitFor("the backend to be unsubscribed") { try methods().contains("resources/unsubscribe") ? true : nil }
         http.host.process.terminate()
         try http.host.waitForExit()
     }
@@ -203,11 +205,11 @@ struct HTTPFrontEndTests {
         let pending = Task {
             try await http.post(#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"f__slow","arguments":{"ms":20000}}}"#, session: session)
         }
-        let backendID = try waitFor("the call to reach the backend") {
+        let backendID = try await waitFor("the call to reach the backend") {
             try loggedMessages(log).first { $0["method"] as? String == "tools/call" }?["id"]
         }
         #expect(try await http.send("DELETE", "/mcp", headers: ["Mcp-Session-Id": session]).status == 200)
-        let cancel = try waitFor("the backend to see notifications/cancelled") {
+        let cancel = try await waitFor("the backend to see notifications/cancelled") {
             try loggedMessages(log).first { $0["method"] as? String == "notifications/cancelled" }
         }
         #expect(sameID((cancel["params"] as? [String: Any])?["requestId"], backendID as Any))
@@ -232,7 +234,7 @@ struct HTTPFrontEndTests {
         let session = try await http.initialize()
         let spam = try await http.post(#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"f__spam","arguments":{"count":5000,"size":2500}}}"#, session: session)
         #expect(spam.status == 200)
-        _ = try waitFor("the stalled client to be evicted", timeout: 30) { http.host.stderr.contains("evicting a session") ? true : nil }
+        _ = try await waitFor("the stalled client to be evicted", timeout: 30) { http.host.stderr.contains("evicting a session") ? true : nil }
         let echo = try await http.post(#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"f__echo","arguments":{"text":"unaffected"}}}"#, session: session)
         #expect(echo.body.contains("unaffected"))
         let health = try #require(try await http.send("GET", "/health").json)
@@ -253,7 +255,7 @@ struct HTTPFrontEndTests {
         let pending = Task {
             try await http.post(#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"g__slow","arguments":{"ms":30000}}}"#, session: session)
         }
-        _ = try waitFor("the grandchild to run") { processes(containing: "sleep \(marker)").isEmpty ? nil : true }
+        _ = try await waitFor("the grandchild to run") { processes(containing: "sleep \(marker)").isEmpty ? nil : true }
         kill(http.host.process.processIdentifier, SIGTERM)
         #expect(try http.host.waitForExit(timeout: 15) == 0)
         let reply = try await pending.value

@@ -177,7 +177,7 @@ struct HTTPTransportTests: StdioHostSuite {
         let session = try await http.initialize()
         // The host puts log messages on the session's GET stream (only progress rides a POST's answer).
         let stream = try StreamingRequest(port: http.port, method: "GET", path: "/mcp", headers: ["Accept": "text/event-stream", "Mcp-Session-Id": session])
-        #expect(try waitFor("the GET stream to open", timeout: 30) { stream.status } == 200)
+        #expect(try await waitFor("the GET stream to open", timeout: 30) { stream.status } == 200)
         let answer = try await httpCall(http, session: session, id: 8, "remote__progress", ["steps": 3], meta: ["progressToken": 99])
         let steps = answer.messages.filter { $0["method"] as? String == "notifications/progress" }
         #expect(steps.compactMap { ($0["params"] as? [String: Any])?["progress"] as? Double } == [1, 2, 3], "\(answer.reply.body)")
@@ -295,7 +295,7 @@ struct HTTPTransportTests: StdioHostSuite {
         let streamA = try StreamingRequest(port: http.port, method: "GET", path: "/mcp", headers: sse.merging(["Mcp-Session-Id": a]) { $1 })
         let streamB = try StreamingRequest(port: http.port, method: "GET", path: "/mcp", headers: sse.merging(["Mcp-Session-Id": b]) { $1 })
         for stream in [streamA, streamB] {
-            #expect(try waitFor("a GET stream to open", timeout: 30) { stream.status } == 200, "\(stream.body)")
+            #expect(try await waitFor("a GET stream to open", timeout: 30) { stream.status } == 200, "\(stream.body)")
         }
 
         func post(_ session: String, _ body: String) throws -> StreamingRequest {
@@ -303,7 +303,7 @@ struct HTTPTransportTests: StdioHostSuite {
                                  headers: HTTPHost.mcpHeaders.merging(["Mcp-Session-Id": session]) { $1 }, body: body)
         }
         let callB = try post(b, #"{"jsonrpc":"2.0","id":"b-1","method":"tools/call","params":{"name":"remote__sleep","arguments":{"seconds":4}}}"#)
-        _ = try waitFor("B's call to reach the server", timeout: 30) { server.calls("sleep") == 1 ? true : nil }
+        _ = try await waitFor("B's call to reach the server", timeout: 30) { server.calls("sleep") == 1 ? true : nil }
         let callA = try post(a, #"{"jsonrpc":"2.0","id":"a-1","method":"tools/call","params":{"name":"remote__ask","arguments":{"prompt":"for A only"}}}"#)
 
         // A gets the sampling request (on its POST's answer stream or its GET stream) while B's call is in flight.

@@ -161,6 +161,19 @@ func loggedMessages(_ path: String) throws -> [[String: Any]] {
 }
 
 /// Polls `probe` until it yields a value.
+/// `waitFor` for async tests: polls with `Task.sleep`, never blocking a thread of the shared
+/// concurrency pool (a blocking wait in several parallel async tests can starve the tasks they
+/// wait for on a 2-core machine).
+func waitFor<T>(_ what: String, timeout: Double = 10, _ probe: () throws -> T?) async throws -> T {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if let value = try probe() { return value }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    if let value = try probe() { return value }
+    throw TestFailure("timed out waiting for \(what)")
+}
+
 func waitFor<T>(_ what: String, timeout: Double = 10, _ probe: () throws -> T?) throws -> T {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
