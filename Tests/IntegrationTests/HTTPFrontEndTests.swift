@@ -125,14 +125,18 @@ struct HTTPFrontEndTests {
 
     @Test func aBackendRequestIsNotSentToAGuessedClient() async throws {
         let dir = try Paths.temporaryDirectory()
-        let http = try HTTPHost(config: try writeConfig(["f": fakeServer(name: "f")], in: dir))
+        let log = dir + "/f.log"
+        let http = try HTTPHost(config: try writeConfig(["f": fakeServer(name: "f", log: log)], in: dir))
         let first = try await http.initialize(), second = try await http.initialize()
         // Started first, so that the slow call is surely in flight (not waiting for a cold start
         // it would share with the sampling call) when the backend asks.
         _ = try await http.post(#"{"jsonrpc":"2.0","id":0,"method":"tools/call","params":{"name":"f__echo","arguments":{"text":"warm"}}}"#, session: second)
         // Both sessions have a call in flight on the same backend when it asks for sampling.
-        let slow = Task { try await http.post(#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"f__slow","arguments":{"ms":1500}}}"#, session: second) }
-        try await Task.sleep(for: .milliseconds(300))
+        let slow = Task { try await http.post(#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"f__slow","arguments":{"ms":3000}}}"#, session: second) }
+        // In flight once the backend has it (a busy machine may take a while to send the POST).
+        _ = try await waitFor("the slow call to reach the backend", timeout: 20) {
+            try loggedMessages(log).first { ($0["params"] as? [String: Any])?["name"] as? String == "slow" }
+        }
         let reply = try await http.post(#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"f__sample","arguments":{"prompt":"secret"}}}"#, session: first)
         let text = ((reply.json?["result"] as? [String: Any])?["content"] as? [[String: Any]])?.first?["text"] as? String ?? ""
         #expect(text.contains("2 clients have requests in flight on this backend"), "\(reply.body)")

@@ -142,7 +142,8 @@ struct ValidatorTests {
     @Test func theCEchoExamplePasses() throws {
         let library = try Paths.temporaryDirectory() + "/libc-echo.so"
         try PluginLoadingTests.compile(PluginLoadingTests.echoSource, to: library)
-        let run = try Self.validate(library, config: ["name": "cecho"])
+        // A small queue and a slow worker: the flood meets back-pressure however busy the machine is.
+        let run = try Self.validate(library, config: ["name": "cecho", "queue_limit": 8, "delay_ms": 5])
         Self.expectPassed(run)
         #expect(run.detail(of: "transport.back-pressure").contains("MCPH_E_AGAIN"), "\(run.shown)")
     }
