@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "mcp-example-server", targets: ["ExampleServer"]),
         .executable(name: "mcp-host-bench", targets: ["Benchmarks"]),
         .executable(name: "mcp-bench-echo", targets: ["BenchEchoServer"]),
+        .executable(name: "mcp-bench-load", targets: ["BenchLoad"]),
         .library(name: "mcph-stdio", type: .dynamic, targets: ["StdioTransport"]),
         .library(name: "mcph-namespace-router", type: .dynamic, targets: ["NamespaceRouter"]),
         .library(name: "mcph-cli", type: .dynamic, targets: ["CLITransport"]),
@@ -121,14 +122,21 @@ let package = Package(
         ),
 
         // Throughput through mcp-host vs. the same backend directly (docs/benchmarks.md).
-        .executableTarget(name: "Benchmarks", path: "Sources/Benchmarks"),
+        .executableTarget(name: "Benchmarks", dependencies: ["BenchSupport", .product(name: "Hummingbird", package: "hummingbird")],
+                          path: "Sources/Benchmarks"),
+        // The benchmark's pure logic (statistics, /proc parsing, the loader's JSON, tables, markdown).
+        .target(name: "BenchSupport", path: "Sources/BenchSupport"),
         .executableTarget(name: "BenchEchoServer", path: "Sources/BenchEchoServer"),
+        // Load generator for Streamable HTTP (C, one thread, epoll), run by mcp-host-bench.
+        .executableTarget(name: "BenchLoad", path: "Sources/BenchLoad",
+                          cSettings: [.unsafeFlags(["-O2"], .when(configuration: .release))]),
 
         // Reads its fixtures from Tests/Fixtures/cli-help by source path.
         .testTarget(name: "CLIDiscoveryTests", dependencies: ["CLIDiscovery"], path: "Tests/CLIDiscoveryTests"),
         .testTarget(name: "HTTPTransportCoreTests", dependencies: ["HTTPTransportCore"], path: "Tests/HTTPTransportCoreTests"),
         .testTarget(name: "FilterRouterCoreTests", dependencies: ["FilterRouterCore"], path: "Tests/FilterRouterCoreTests"),
-        .testTarget(name: "HostTests", dependencies: ["Host", "PluginAPI", "Locking"], path: "Tests/HostTests"),
+        .testTarget(name: "BenchSupportTests", dependencies: ["BenchSupport"], path: "Tests/BenchSupportTests"),
+        .testTarget(name: "HostTests", dependencies: ["Host", "PluginAPI", "Locking", "LineIO"], path: "Tests/HostTests"),
         .testTarget(name: "IntegrationTests", dependencies: [], path: "Tests/IntegrationTests",
                     exclude: ["python", "c", "cli"]),
     ],

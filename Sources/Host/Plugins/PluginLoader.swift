@@ -74,13 +74,14 @@ public struct PluginLoader {
             }
             for name in names {
                 let path = HostPaths.resolve(name, against: directory)
-                if name.hasSuffix(".so") || name.contains(".so.") {
-                    loadLibrary(at: path, via: nil, into: registry)
-                } else if name.hasSuffix(PluginManifest.fileExtension) {
+                // A manifest first: `libfoo.so.plugin` is a manifest, not a versioned library.
+                if name.hasSuffix(PluginManifest.fileExtension) {
                     switch PluginManifest.read(at: path) {
                     case .success(let library): loadLibrary(at: library, via: path, into: registry)
                     case .failure(let error): reject(path, error.description, registry)
                     }
+                } else if name.hasSuffix(".so") || name.contains(".so.") {
+                    loadLibrary(at: path, via: nil, into: registry)
                 } else {
                     logger.debug("not a plugin (neither *.so nor *.plugin); ignored", metadata: ["file": "\(path)"])
                 }

@@ -43,6 +43,9 @@ final class StdioConnection: @unchecked Sendable {
         self.process = process
         self.graceMs = graceMs
         let box = WeakBox()
+        // Our end of the child's stdin is ours alone: non-blocking, so a send writes at once
+        // when the pipe has room and never waits when it has none (LineWriter queues it then).
+        _ = fcntl(process.stdin, F_SETFL, fcntl(process.stdin, F_GETFL) | O_NONBLOCK)
         self.writer = LineWriter(fd: process.stdin, onWritable: { box.connection?.event(MCPH_EVENT_WRITABLE, code: 0, detail: "") })
         box.connection = self
     }
