@@ -45,7 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
         "Most HTTP sessions at once; past it new ones get 503. 1 to 1000000. Default: 1024.", valueName: "n"))
     var maxSessions: String?
 
-    @Option(name: .customLong("replica-id"), help: ArgumentHelp("Prefix of issued session ids, for load balancers routing on it.", valueName: "id"))
+    @Option(name: .customLong("replica-id"), help: ArgumentHelp("Prefix of issued session ids, for load balancers routing on it: 1 to 64 of A-Z a-z 0-9 _ (docs/scaling.md).", valueName: "id"))
     var replicaID: String?
 
     /// Checks the HTTP numbers before anything starts (a bad one is a usage error, exit 64), also
@@ -55,6 +55,19 @@ struct ServeCommand: AsyncParsableCommand {
         try applyNumbers(to: &http)
         if socketOptions.socket == nil && socketOptions.exitWhenIdle != nil {
             throw ValidationError("--exit-when-idle: only a host serving a socket exits when idle; add --socket")
+        }
+    }
+
+    /// Raises the soft limit on open files to the hard limit: every HTTP session with its event
+    /// stream holds sockets, and the common soft limit (1024) would refuse connections long before
+    /// `--max-sessions`. Backends inherit the raised limit.
+    static func raiseOpenFileLimit(logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        let before = limit.rlim_cur
+        limit.rlim_cur = limit.rlim_max
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            logger.debug("raised the open-file limit", metadata: ["from": "\(before)", "to": "\(limit.rlim_max)"])
         }
     }
 
@@ -82,6 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let logger = options.bootstrapLogging(defaultLevel: .info)
         let httpOptions = try http.map(makeHTTPOptions)
+        if httpOptions != nil { Self.raiseOpenFileLimit(logger: logger) }
         if let path = try socketOptions.socketPath(environment: ProcessInfo.processInfo.environment) {
             try await serveSocket(path, http: httpOptions, logger: logger)
             return
@@ -179,6 +193,17 @@ struct ServeCommand: AsyncParsableCommand {
         http.insecure = insecure
         http.allowedOrigins = Set(allowedOrigins)
         try applyNumbers(to: &http)
+        if let replicaID {
+            // The prefix a balancer routes on (docs/scaling.md): the part before the first `-` of
+            // every session id, so it may not hold a `-`, and ids stay valid session ids.
+            let allowed = replicaID.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_")
+            }
+            guard allowed, (1...64).contains(replicaID.utf8.count) else {
+                throw ValidationError("--replica-id: '\(replicaID.prefix(80))' is not usable; give 1 to 64 characters from A-Z, a-z, 0-9 and _ (no '-': it ends the prefix a load balancer routes on)")
+            }
+        }
         http.replicaID = replicaID
         if let file = authTokenFile {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {

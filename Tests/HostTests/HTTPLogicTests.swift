@@ -237,3 +237,14 @@ import Testing
         #expect(session == "abc")
     }
 }
+
+@Suite struct AcceptMatchingTests {
+    @Test func acceptIsMatchedIgnoringASCIICase() {
+        #expect(RequestValidation.contains("Application/JSON, Text/Event-Stream", caseInsensitive: "text/event-stream"))
+        #expect(RequestValidation.contains("application/json", caseInsensitive: "application/json"))
+        #expect(!RequestValidation.contains("application/jso", caseInsensitive: "application/json"))
+        #expect(!RequestValidation.contains("", caseInsensitive: "*/*"))
+        #expect(RequestValidation.contains("x */*", caseInsensitive: "*/*"))
+        #expect(!RequestValidation.contains("text/event-streaM\u{0130}", caseInsensitive: "text/event-streami"))
+    }
+}

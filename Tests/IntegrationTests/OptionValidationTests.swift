@@ -70,6 +70,9 @@ import Testing
         (["--http", "127.0.0.1:0", "--max-body-bytes", "99999999999999999999"], "--max-body-bytes", "from 1024 to 1073741824"),
         (["--http", "127.0.0.1:0", "--max-sessions", "0"], "--max-sessions", "from 1 to 1000000"),
         (["--http", "127.0.0.1:0", "--max-sessions", "2.5"], "--max-sessions", "from 1 to 1000000"),
+        (["--http", "127.0.0.1:0", "--replica-id", "a-b"], "--replica-id", "1 to 64 characters"),
+        (["--http", "127.0.0.1:0", "--replica-id", "has space"], "--replica-id", "1 to 64 characters"),
+        (["--http", "127.0.0.1:0", "--replica-id", String(repeating: "r", count: 65)], "--replica-id", "1 to 64 characters"),
         // Checked also without --http, so a typo does not wait for the day HTTP is switched on.
         (["--session-timeout", "nan"], "--session-timeout", "from 1s to 30d"),
         (["--log-level", "loud"], "--log-level", "trace, debug, info"),

@@ -140,10 +140,10 @@ public struct ConfigLoader: Sendable {
         } catch {
             return .failure(ConfigError(file: file, server: nil, key: error.key, message: error.message))
         }
-        guard let json = try? JSONSerialization.data(withJSONObject: substituted, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+        guard let json = CanonicalJSON.data(substituted) else {
             return .failure(ConfigError(file: file, server: nil, key: "plugins.\(id)", message: "cannot be serialised for the plugin"))
         }
-        return .success(Array(json))
+        return .success(json)
     }
 
     private func readFile(_ path: String, required: Bool, problems: inout [ConfigError]) throws(ConfigError)
@@ -278,10 +278,10 @@ public struct ConfigLoader: Sendable {
         // What the environment put into this entry, so the transport can keep it out of everything
         // it prints (an API key in a URL's path, say). Never taken from the file itself.
         entry["substituted_values"] = secrets.isEmpty ? nil : secrets
-        guard let json = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+        guard let json = CanonicalJSON.data(entry) else {
             return problem(nil, "cannot be serialised for the transport")
         }
-        return .success(ServerConfig(name: name, transport: transport, transportConfig: Array(json), source: file, idle: idle,
+        return .success(ServerConfig(name: name, transport: transport, transportConfig: json, source: file, idle: idle,
                                      requestTimeout: requestTimeout))
     }
 

@@ -60,6 +60,8 @@ extension HostCore {
             logger.info("configuration reload ignored: mcp-host is shutting down")
             return (report, Task {})
         }
+        // Names resolve again against the new set of backends (and the routers' new settings below).
+        routeMemo.invalidate()
         // Marked removed before their items go: a list they fetch from now on is never stored.
         for (backend, reason) in retired { backend.markRetired(reason: reason) }
         catalog.setOrder(newOrder)
@@ -107,7 +109,10 @@ extension HostCore {
         }
         // A router's new rules apply to the items listed already: expose them again (clients get
         // list_changed when what they see changes).
-        if routersChanged { reexposeCatalog() }
+        if routersChanged {
+            routeMemo.invalidate()
+            reexposeCatalog()
+        }
         let leaving = retired
         let retiring = Task {
             await withTaskGroup(of: Void.self) { group in

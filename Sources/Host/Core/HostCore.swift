@@ -44,6 +44,8 @@ public final class HostCore: Sendable {
     let serverRequests = ServerRequests()
     /// Client requests accepted and not yet in a backend's table (being routed, or waiting for a start).
     let routing = RoutingTable()
+    /// The router chain's answers for names the catalog does not list (emptied on reload).
+    let routeMemo = RouteMemo()
     private let sweeper = Locked<Task<Void, Never>?>(nil)
     /// Kinds whose list went out without a slow backend; that backend's arrival triggers list_changed.
     private let owedListChanged = Locked<Set<String>>([])
@@ -208,6 +210,11 @@ public final class HostCore: Sendable {
             session.send(JSONRPC.error(id: error.id, code: error.code, message: error.message))
             return
         }
+        receive(envelope, from: session)
+    }
+
+    /// Handles one message a front-end has parsed already (it is not scanned again).
+    public func receive(_ envelope: Envelope, from session: ClientSession) {
         switch envelope.kind {
         case .request: handleRequest(envelope, from: session)
         case .notification: handleNotification(envelope, from: session)
@@ -374,6 +381,8 @@ public final class HostCore: Sendable {
         if let hit = catalog.lookup(kind, exposed: name), let backend = backends[hit.backend] {
             return .success((backend, hit.name))
         }
+        if let remembered = rememberedRoute(kind, name: name, caller: caller) { return remembered }
+        let generation = routeMemo.generation
         let decision = router.route(method: method, kind: kind, name: name)
         var candidates: [Backend]
         switch decision {
@@ -382,7 +391,7 @@ public final class HostCore: Sendable {
         case .forward(let backendName, let original):
             if let backend = backends[backendName] {
                 if !Self.mayBeShortened(name) || catalog.lastKnownItems(kind, of: backendName) != nil {
-                    return checkUnlisted(kind, name: name, backend: backend, original: original, caller: caller)
+                    return checkUnlisted(kind, name: name, backend: backend, original: original, caller: caller, generation: generation)
                 }
                 candidates = [backend]
             } else {
@@ -417,7 +426,7 @@ public final class HostCore: Sendable {
             guard !Self.mayBeShortened(name) || catalog.lastKnownItems(kind, of: backendName) != nil else {
                 return .failure(RoutingFailure(message: "\(kind.noun) '\(name)' may be a shortened name, and backend '\(backendName)' could not list its \(kind.noun)s to map it back; try again when it is available"))
             }
-            return checkUnlisted(kind, name: name, backend: backend, original: original, caller: caller)
+            return checkUnlisted(kind, name: name, backend: backend, original: original, caller: caller, generation: generation)
         }
         return .failure(unknownItem(kind, name))
     }
@@ -450,11 +459,13 @@ public final class HostCore: Sendable {
         if let hit = catalog.lookup(kind, exposed: name), let backend = backends[hit.backend] {
             return .success((backend, hit.name))
         }
+        if let remembered = rememberedRoute(kind, name: name, caller: caller) { return remembered }
+        let generation = routeMemo.generation
         switch router.route(method: method, kind: kind, name: name) {
         case .forward(let backendName, let original):
             guard let backend = backends[backendName],
                   !Self.mayBeShortened(name) || catalog.lastKnownItems(kind, of: backendName) != nil else { return nil }
-            return checkUnlisted(kind, name: name, backend: backend, original: original, caller: caller)
+            return checkUnlisted(kind, name: name, backend: backend, original: original, caller: caller, generation: generation)
         case .reject(let message):
             return .failure(RoutingFailure(message: message))
         case .noOpinion:

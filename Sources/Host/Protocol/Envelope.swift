@@ -46,6 +46,8 @@ public struct Envelope: Sendable {
     public let method: String?
     /// Range of the `params` value, when present.
     public let params: Range<Int>?
+    /// The members of `params` when it is an object (found by the one scan of the message).
+    let paramMembers: [JSONScanner.Member]?
 
     public var bytes: [UInt8] { scanner.bytes }
 
@@ -54,19 +56,25 @@ public struct Envelope: Sendable {
 
     public static func parse(_ bytes: [UInt8]) throws(Failure) -> Envelope {
         let scanner = JSONScanner(bytes)
+        // One pass finds the members and those of `params` (the usual message); anything that is
+        // not an object is scanned as a whole to tell a parse error from a batch or a scalar.
         let document: Range<Int>
-        do {
-            document = try scanner.documentRange()
-        } catch {
-            throw .parse(Self.describe(error))
-        }
-        switch bytes[document.lowerBound] {
-        case UInt8(ascii: "["): throw .batch
-        case UInt8(ascii: "{"): break
-        default: throw .invalid("a message must be a JSON object", id: nil)
-        }
         let members: [JSONScanner.Member]
-        do { members = try scanner.members(ofObject: document) } catch { throw .parse(Self.describe(error)) }
+        let paramMembers: [JSONScanner.Member]?
+        do {
+            if let scanned = try scanner.objectDocument(nested: "params") {
+                (document, members, paramMembers) = scanned
+            } else {
+                let whole = try scanner.documentRange()
+                throw bytes[whole.lowerBound] == UInt8(ascii: "[") ? Failure.batch : Failure.invalid("a message must be a JSON object", id: nil)
+            }
+        } catch let error as JSONScanner.Failure {
+            throw .parse(Self.describe(error))
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            throw .parse("\(error)")
+        }
 
         // Keys are read as decoded text (as `JSONScanner.member` and every peer read them), and the
         // first occurrence is taken, like `member`; a duplicate is refused below in any case.
@@ -114,22 +122,26 @@ public struct Envelope: Sendable {
             if let params, ![UInt8(ascii: "{"), UInt8(ascii: "[")].contains(bytes[params.lowerBound]) {
                 throw .invalid("\"params\" must be an object", id: idBytes)
             }
-            if let params, bytes[params.lowerBound] == UInt8(ascii: "{") {
-                try checkUniqueKeys(scanner, params: params, id: idBytes)
+            // The members scanned belong to the first `params`, the one read here (a second one
+            // is a duplicate key, refused above).
+            if let paramMembers {
+                try checkUniqueKeys(scanner, paramMembers: paramMembers, id: idBytes)
             }
             return Envelope(scanner: scanner, kind: id == nil ? .notification : .request, object: document,
-                            id: id, method: name, params: params)
+                            id: id, method: name, params: params, paramMembers: paramMembers)
         }
         guard id != nil, hasResult != hasError else {
             throw .invalid("a message needs \"method\" (request or notification) or \"id\" with exactly one of \"result\" and \"error\" (response)", id: idBytes)
         }
-        return Envelope(scanner: scanner, kind: .response, object: document, id: id, method: nil, params: nil)
+        return Envelope(scanner: scanner, kind: .response, object: document, id: id, method: nil, params: nil, paramMembers: nil)
     }
 
     /// A member of `params` by path, e.g. `["_meta", "progressToken"]`.
     public func param(_ path: String...) -> JSONScanner.Member? {
-        guard let params, bytes[params.lowerBound] == UInt8(ascii: "{") else { return nil }
-        return try? scanner.member(path: path, inObject: params)
+        guard let first = path.first, let paramMembers, let top = scanner.first(first, among: paramMembers) else { return nil }
+        guard path.count > 1 else { return top }
+        guard bytes[top.value.lowerBound] == UInt8(ascii: "{") else { return nil }
+        return try? scanner.member(path: Array(path.dropFirst()), inObject: top.value)
     }
 
     /// A top-level member of the message by name (e.g. `result`, `error`).
@@ -139,9 +151,7 @@ public struct Envelope: Sendable {
 
     /// Refuses duplicate keys in `params` and in `params._meta`. Only keys are compared: the values
     /// (`arguments` can be large) are skipped, as any member lookup skips them, never descended into.
-    private static func checkUniqueKeys(_ scanner: JSONScanner, params: Range<Int>, id: [UInt8]?) throws(Failure) {
-        let members: [JSONScanner.Member]
-        do { members = try scanner.members(ofObject: params) } catch { throw .parse(Self.describe(error)) }
+    private static func checkUniqueKeys(_ scanner: JSONScanner, paramMembers members: [JSONScanner.Member], id: [UInt8]?) throws(Failure) {
         if let duplicate = scanner.duplicateKey(among: members) {
             throw Self.duplicate(duplicate, in: "in params", id: id)
         }

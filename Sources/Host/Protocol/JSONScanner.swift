@@ -56,6 +56,71 @@ public struct JSONScanner: Sendable {
         return range
     }
 
+    /// One pass over a message that is an object: validates the whole buffer exactly as
+    /// `documentRange` does (same checks, same order, so the same failure), and returns the
+    /// object's range, its members and, when the first member named `nested` holds an object,
+    /// that object's members (e.g. a request's `params`): no byte is scanned twice. Nil when the
+    /// buffer does not start with `{` (the caller then uses `documentRange`).
+    public func objectDocument(nested: StaticString) throws(Failure) -> (object: Range<Int>, members: [Member], nested: [Member]?)? {
+        let start = skipWhitespace(from: 0)
+        guard start < bytes.count, bytes[start] == UInt8(ascii: "{") else { return nil }
+        let needle = UnsafeBufferPointer(start: nested.utf8Start, count: nested.utf8CodeUnitCount)
+        var members: [Member] = []
+        members.reserveCapacity(6)
+        var inner: [Member]?
+        let end = try scanObject(at: start, depth: 0, into: &members, nestedKey: needle, nested: &inner)
+        let tail = skipWhitespace(from: end)
+        guard tail == bytes.count else { throw .unexpectedByte(offset: tail) }
+        return (start..<end, members, inner)
+    }
+
+    /// `skipValue` for the object starting at `start`, recording its members (and those of the
+    /// first member named `nestedKey` whose value is an object). Same checks as `skipValue`.
+    private func scanObject(at start: Int, depth: Int, into members: inout [Member], nestedKey: UnsafeBufferPointer<UInt8>?,
+                            nested: inout [Member]?) throws(Failure) -> Int {
+        guard depth < Self.maximumDepth else { throw .tooDeep }
+        var i = skipWhitespace(from: start + 1)
+        guard i < bytes.count else { throw .unexpectedEnd }
+        if bytes[i] == UInt8(ascii: "}") { return i + 1 }
+        var lookingForNested = nestedKey != nil // only the first member of that name counts
+        while true {
+            guard i < bytes.count else { throw .unexpectedEnd }
+            guard bytes[i] == UInt8(ascii: "\"") else { throw .unexpectedByte(offset: i) }
+            let keyEnd = try skipString(at: i)
+            let key = (i + 1)..<(keyEnd - 1)
+            i = skipWhitespace(from: keyEnd)
+            guard i < bytes.count else { throw .unexpectedEnd }
+            guard bytes[i] == UInt8(ascii: ":") else { throw .unexpectedByte(offset: i) }
+            let valueStart = skipWhitespace(from: i + 1)
+            var isNested = false
+            if lookingForNested, let nestedKey, keyText(key).elementsEqual(nestedKey) {
+                lookingForNested = false
+                isNested = valueStart < bytes.count && bytes[valueStart] == UInt8(ascii: "{")
+            }
+            let valueEnd: Int
+            if isNested {
+                var found: [Member] = []
+                var none: [Member]?
+                valueEnd = try scanObject(at: valueStart, depth: depth + 1, into: &found, nestedKey: nil, nested: &none)
+                nested = found
+            } else {
+                valueEnd = try skipValue(at: valueStart, depth: depth + 1)
+            }
+            members.append(Member(key: key, value: valueStart..<valueEnd))
+            i = skipWhitespace(from: valueEnd)
+            guard i < bytes.count else { throw .unexpectedEnd }
+            if bytes[i] == UInt8(ascii: ",") { i = skipWhitespace(from: i + 1); continue }
+            if bytes[i] == UInt8(ascii: "}") { return i + 1 }
+            throw .unexpectedByte(offset: i)
+        }
+    }
+
+    /// The first of `members` named `key` (compared as decoded text, as `member` compares).
+    public func first(_ key: String, among members: [Member]) -> Member? {
+        var key = key
+        return key.withUTF8 { needle in members.first { keyText($0.key).elementsEqual(needle) } }
+    }
+
     /// The members of the object occupying `range` (which must start with `{`).
     public func members(ofObject range: Range<Int>) throws(Failure) -> [Member] {
         var result: [Member] = []

@@ -18,11 +18,24 @@ extension HostCore {
     /// the chain hides is unknown whatever the routers' `route` said, and the caller's access is
     /// checked under the name the chain exposes for it (a name besides the listed one, such as the
     /// original of an alias, gives no other access).
+    /// A FORWARD that passes is remembered (`RouteMemo`) when `generation` is given: the memo's
+    /// generation read before the chain's `route` was asked.
     func checkUnlisted(_ kind: ItemKind, name: String, backend: Backend, original: String,
-                       caller: Caller?) -> Result<(Backend, String), RoutingFailure> {
+                       caller: Caller?, generation: UInt64? = nil) -> Result<(Backend, String), RoutingFailure> {
         guard let exposed = router.expose(kind, backend: backend.name, name: original) else { return .failure(unknownItem(kind, name)) }
         if let caller, exposed != name, !router.allows(kind, name: exposed, caller: caller) { return .failure(unknownItem(kind, name)) }
+        if let generation {
+            routeMemo.remember(.init(backend: backend.name, original: original, exposed: exposed), for: kind, name, generation: generation)
+        }
         return .success((backend, original))
+    }
+
+    /// The chain's remembered FORWARD for `name`, checked as `checkUnlisted` checks a new one
+    /// (the caller's access asked again); nil when nothing is remembered for a current backend.
+    func rememberedRoute(_ kind: ItemKind, name: String, caller: Caller?) -> Result<(Backend, String), RoutingFailure>? {
+        guard let answer = routeMemo.lookup(kind, name), let backend = backends[answer.backend] else { return nil }
+        if let caller, answer.exposed != name, !router.allows(kind, name: answer.exposed, caller: caller) { return .failure(unknownItem(kind, name)) }
+        return .success((backend, answer.original))
     }
 
     /// Why a request naming resource `uri` is refused before its owner is looked up: the caller may

@@ -13,7 +13,31 @@ public final class HostMetrics: Sendable {
         "resources/templates/list", "resources/read", "completion/complete", "logging/setLevel", "server/discover",
     ]
 
-    init(registry: PrometheusCollectorRegistry) { self.registry = registry }
+    /// The request metrics of one method label, made once (a swift-metrics handle made per
+    /// request costs a factory lookup, locks and string hashing on every answer).
+    private struct RequestMetrics: Sendable {
+        let ok: Metrics.Counter
+        let error: Metrics.Counter
+        let none: Metrics.Counter
+        let duration: Metrics.Timer
+
+        init(label: String) {
+            ok = Metrics.Counter(label: "mcp_host_requests_total", dimensions: [("method", label), ("outcome", "ok")])
+            error = Metrics.Counter(label: "mcp_host_requests_total", dimensions: [("method", label), ("outcome", "error")])
+            none = Metrics.Counter(label: "mcp_host_requests_total", dimensions: [("method", label), ("outcome", "none")])
+            duration = Metrics.Timer(label: "mcp_host_request_duration_seconds", dimensions: [("method", label)])
+        }
+    }
+
+    /// By method label: every known method and "other" (a fixed set, made at start).
+    private let requestMetrics: [String: RequestMetrics]
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+        var metrics: [String: RequestMetrics] = [:]
+        for label in Self.knownMethods.union(["other"]) { metrics[label] = RequestMetrics(label: label) }
+        requestMetrics = metrics
+    }
 
     /// Installs the Prometheus backend for swift-metrics (once per process) and returns the metrics.
     public static func bootstrap() -> HostMetrics {
@@ -24,16 +48,13 @@ public final class HostMetrics: Sendable {
 
     /// One answered request: its method, whether the answer was an error, and its latency.
     func recordRequest(method: String, response: [UInt8]?, started: UInt64) {
-        let label = Self.knownMethods.contains(method) ? method : "other"
-        let outcome: String
+        guard let metrics = requestMetrics[method] ?? requestMetrics["other"] else { return }
         if let response, let envelope = try? Envelope.parse(response) {
-            outcome = envelope.member("error") == nil ? "ok" : "error"
+            (envelope.member("error") == nil ? metrics.ok : metrics.error).increment()
         } else {
-            outcome = "none"
+            metrics.none.increment()
         }
-        Counter(label: "mcp_host_requests_total", dimensions: [("method", label), ("outcome", outcome)]).increment()
-        Metrics.Timer(label: "mcp_host_request_duration_seconds", dimensions: [("method", label)])
-            .recordNanoseconds(MonotonicClock.int64(MonotonicClock.elapsed(from: started, to: MonotonicClock.nanoseconds())))
+        metrics.duration.recordNanoseconds(MonotonicClock.int64(MonotonicClock.elapsed(from: started, to: MonotonicClock.nanoseconds())))
     }
 
     /// The Prometheus text exposition, with point-in-time gauges refreshed first.
@@ -93,6 +114,6 @@ public final class HostMetrics: Sendable {
             "in_flight": inFlight,
             "backends": backends,
         ]
-        return Array((try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data("{}".utf8))
+        return CanonicalJSON.data(document) ?? Array("{}".utf8)
     }
 }

@@ -92,10 +92,10 @@ struct MCPResponder: HTTPResponder {
             return await answer(envelope, bytes, in: session, acceptsJSON: acceptsJSON, acceptsSSE: acceptsSSE, started: started)
         case .notification, .response:
             if envelope.method == "notifications/cancelled", let requestID = envelope.param("requestId") {
-                core.receive(bytes, from: session.client)
+                core.receive(envelope, from: session.client)
                 session.cancelExchange(id: Array(envelope.bytes[requestID.value]))
             } else {
-                core.receive(bytes, from: session.client)
+                core.receive(envelope, from: session.client)
             }
             return Response(status: .accepted)
         }
@@ -117,7 +117,7 @@ struct MCPResponder: HTTPResponder {
             frontEnd.metrics.recordRequest(method: method, response: error, started: started)
             return json(.ok, error)
         }
-        core.receive(bytes, from: session.client)
+        core.receive(envelope, from: session.client)
         if streaming {
             let metrics = frontEnd.metrics
             return sse(headers: [:], queue: exchange.queue, prelude: nil, channel: nil) { last in

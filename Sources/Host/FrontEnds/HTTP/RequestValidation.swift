@@ -130,12 +130,13 @@ enum RequestValidation {
             case .one(let value): version = value
             case .several: return .reject(.init(status: 400, message: "Bad Request: more than one MCP-Protocol-Version header"))
             }
-            let accept = fields.all("accept").joined(separator: ",").lowercased()
-            let acceptsSSE = accept.contains("text/event-stream")
-            let acceptsJSON = accept.isEmpty || accept.contains("application/json") || accept.contains("*/*")
+            let accept = fields.all("accept")
+            let acceptsSSE = accept.contains { contains($0, caseInsensitive: "text/event-stream") }
+            let acceptsJSON = accept.allSatisfy(\.isEmpty)
+                || accept.contains { contains($0, caseInsensitive: "application/json") || contains($0, caseInsensitive: "*/*") }
             return .needsBody(.streamable(session: session, protocolVersion: version, acceptsJSON: acceptsJSON, acceptsSSE: acceptsSSE))
         case ("/mcp", "GET"):
-            guard fields.all("accept").contains(where: { $0.lowercased().contains("text/event-stream") }) else {
+            guard fields.all("accept").contains(where: { contains($0, caseInsensitive: "text/event-stream") }) else {
                 return .reject(.init(status: 406, message: "Not Acceptable: GET /mcp opens an event stream; send Accept: text/event-stream"))
             }
             switch sessionHeader(fields) {
@@ -166,6 +167,27 @@ enum RequestValidation {
         case ("/health", _), ("/metrics", _): return .reject(notAllowed("GET"))
         default:
             return .reject(.init(status: 404, message: "Not Found: MCP is served at /mcp (Streamable HTTP) and /sse (HTTP+SSE)"))
+        }
+    }
+
+    /// Whether `needle` (lowercase ASCII) occurs in `text`, ASCII case ignored: bytewise, with no
+    /// allocation (this runs for every POST).
+    static func contains(_ text: String, caseInsensitive needle: StaticString) -> Bool {
+        let pattern = UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)
+        guard !pattern.isEmpty else { return true }
+        var text = text
+        return text.withUTF8 { bytes in
+            guard bytes.count >= pattern.count else { return false }
+            for start in 0...(bytes.count - pattern.count) {
+                var matched = true
+                for k in 0..<pattern.count {
+                    var byte = bytes[start + k]
+                    if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { byte += 32 }
+                    if byte != pattern[k] { matched = false; break }
+                }
+                if matched { return true }
+            }
+            return false
         }
     }
 
