@@ -1,134 +1,98 @@
+import BenchSupport
 import Foundation
 
-/// mcp-host-bench: tool-call throughput through mcp-host against the same backend spoken to
-/// directly, measured side by side in one run (rounds alternate, medians reported), so the ratio
-/// holds on a noisy machine.
+/// mcp-host-bench: the one benchmark of mcp-host (docs/benchmarks.md). Modes:
 ///
-///     swift build -c release && .build/release/mcp-host-bench [--calls N] [--window W] [--rounds R] [--backend echo|example]
+///     mcp-host-bench [stdio|http|floor|mix|scale|memory|all] [--json FILE] [--quick] [...]
+///     mcp-host-bench markdown --results FILE --machine FILE --template FILE [--output FILE]
 ///
-/// The backend is `mcp-bench-echo` (a minimal C server, so the host's own cost shows) or, with
-/// `--backend example`, the example server built on the official Swift SDK. A client keeps W
-/// requests in flight (pipelined `tools/call echo`) until N have been answered.
+/// - stdio: tool calls direct vs. through the host (64 in flight, and one at a time), rounds
+///   alternating, medians; host RSS and CPU per 1000 calls.
+/// - http: 64 Streamable HTTP sessions (JSON answers, SSE answers) driven by mcp-bench-load, and
+///   the framework floor (a Hummingbird route in this binary), rounds alternating; or `--url` to
+///   drive a running endpoint.
+/// - mix: B's latency while 200 two-second calls are in flight on A.
+/// - scale: 1,000 sessions with GET streams, calls from all; fairness and RSS peak.
+/// - memory: RSS with every bundled plugin, 10 backends and 100 idle sessions; per further idle
+///   session; start-up to the first tools/list.
+///
+/// Each figure is a table row (metric, value, target, pass/fail) and a JSON line in `--json`.
+/// `scripts/bench` runs `all` and regenerates docs/benchmarks.md with `markdown`.
 @main
 struct Benchmark {
-    struct Options {
-        var calls = 20_000
-        var window = 64
-        var rounds = 3
-        var backend = "echo"
+    static func main() async {
+        let options: BenchOptions
+        do {
+            options = try BenchOptions.parse(Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            FileHandle.standardError.write(Data("mcp-host-bench: \(error)\n\(BenchOptions.usage)\n".utf8))
+            exit(2)
+        }
+        signal(SIGPIPE, SIG_IGN)
+        raiseFileLimit()
+        do {
+            if options.mode == .markdown {
+                try writeMarkdown(options)
+                return
+            }
+            let env = try BenchEnvironment()
+            defer { env.cleanUp() }
+            let reporter = try Reporter(jsonPath: options.jsonPath)
+            var failures: [String] = []
+            for mode in modes(options.mode) {
+                do {
+                    switch mode {
+                    case .stdio: try await StdioBench(env: env, options: options, reporter: reporter).run()
+                    case .http: try await HTTPBench(env: env, options: options, reporter: reporter).run()
+                    case .floor: try await HTTPBench(env: env, options: options, reporter: reporter).runFloorOnly()
+                    case .mix: try await MixBench(env: env, options: options, reporter: reporter).run()
+                    case .scale: try await ScaleBench(env: env, options: options, reporter: reporter).run()
+                    case .memory: try await MemoryBench(env: env, options: options, reporter: reporter).run()
+                    case .all, .markdown: break
+                    }
+                } catch {
+                    // One mode failing does not lose the others' figures; its targets show as missing.
+                    log("\(mode.rawValue) failed: \(error)")
+                    failures.append("\(mode.rawValue): \(error)")
+                }
+            }
+            reporter.finish()
+            if !failures.isEmpty {
+                log("modes that failed:\n" + failures.joined(separator: "\n"))
+                exit(1)
+            }
+        } catch {
+            log("\(error)")
+            exit(1)
+        }
     }
 
-    static func main() throws {
-        var options = Options()
-        var arguments = CommandLine.arguments.dropFirst()
-        while let flag = arguments.popFirst() {
-            if flag == "--backend", let name = arguments.popFirst(), ["echo", "example"].contains(name) {
-                options.backend = name
-                continue
-            }
-            guard let value = arguments.popFirst().flatMap(Int.init), value > 0 else {
-                FileHandle.standardError.write(Data("usage: mcp-host-bench [--calls N] [--window W] [--rounds R] [--backend echo|example]\n".utf8))
-                exit(2)
-            }
-            switch flag {
-            case "--calls": options.calls = value
-            case "--window": options.window = value
-            case "--rounds": options.rounds = value
-            default:
-                FileHandle.standardError.write(Data("unknown option \(flag)\n".utf8))
-                exit(2)
-            }
-        }
-        let binDir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
-        let server = binDir + (options.backend == "echo" ? "/mcp-bench-echo" : "/mcp-example-server")
-        let host = binDir + "/mcp-host"
-        let config = NSTemporaryDirectory() + "mcp-host-bench-\(getpid()).json"
-        try Data(#"{"mcpServers": {"example": {"command": "\#(server)"}}}"#.utf8).write(to: URL(fileURLWithPath: config))
-        defer { try? FileManager.default.removeItem(atPath: config) }
-        let manifests = NSTemporaryDirectory() + "mcp-host-bench-plugins-\(getpid())"
-        try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
-        for library in ["libmcph-stdio.so", "libmcph-namespace-router.so"] {
-            try Data("\(binDir)/\(library)\n".utf8).write(to: URL(fileURLWithPath: "\(manifests)/\(library).plugin"))
-        }
-        defer { try? FileManager.default.removeItem(atPath: manifests) }
-
-        print("calls=\(options.calls) window=\(options.window) rounds=\(options.rounds) backend=\(URL(fileURLWithPath: server).lastPathComponent) (stdio)")
-        var direct: [Double] = [], proxied: [Double] = []
-        for round in 1...options.rounds {
-            let d = try run(executable: server, arguments: [], tool: "echo", options: options)
-            let p = try run(executable: host, arguments: ["--plugins", manifests, "--config", config, "--log-level", "error"],
-                            tool: "example__echo", options: options)
-            direct.append(d)
-            proxied.append(p)
-            print("round \(round): direct \(Int(d)) calls/s, through mcp-host \(Int(p)) calls/s, ratio \(String(format: "%.2f", p / d))")
-        }
-        let medianDirect = median(direct), medianProxied = median(proxied)
-        print("median: direct \(Int(medianDirect)) calls/s, through mcp-host \(Int(medianProxied)) calls/s, ratio \(String(format: "%.2f", medianProxied / medianDirect))")
+    static func modes(_ mode: BenchOptions.Mode) -> [BenchOptions.Mode] {
+        mode == .all ? [.stdio, .http, .mix, .scale, .memory] : [mode]
     }
 
-    static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-
-    /// Starts an MCP server on stdio, initializes it, and measures pipelined tool calls.
-    static func run(executable: String, arguments: [String], tool: String, options: Options) throws -> Double {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            try? input.fileHandleForWriting.close()
-            process.waitUntilExit()
-        }
-        let writer = input.fileHandleForWriting
-        var reader = ResponseCounter(handle: output.fileHandleForReading)
-        writer.write(Data(#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#.utf8 + [0x0A]))
-        _ = reader.waitForResponses(1)
-        writer.write(Data(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.utf8 + [0x0A]))
-        // Warm-up: start the backend (through the host) and fill caches.
-        writer.write(Data(call(id: 1, tool: tool).utf8))
-        _ = reader.waitForResponses(1)
-
-        let start = Date()
-        var sent = 0
-        var answered = 0
-        while answered < options.calls {
-            var batch = ""
-            while sent < options.calls && sent - answered < options.window {
-                batch += call(id: sent + 2, tool: tool)
-                sent += 1
-            }
-            if !batch.isEmpty { writer.write(Data(batch.utf8)) }
-            answered += reader.waitForResponses(1, atMost: sent - answered)
-        }
-        return Double(options.calls) / Date().timeIntervalSince(start)
+    /// 1,000 sessions with GET streams are 2,000 sockets in the host and as many in the loader:
+    /// the soft descriptor limit is raised to the hard one here, and the children inherit it.
+    static func raiseFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
-    static func call(id: Int, tool: String) -> String {
-        #"{"jsonrpc":"2.0","id":\#(id),"method":"tools/call","params":{"name":"\#(tool)","arguments":{"text":"hello, benchmark"}}}"# + "\n"
-    }
-}
-
-/// Counts response lines on a pipe (blocking reads).
-struct ResponseCounter {
-    let handle: FileHandle
-    var pending = 0
-    var buffer = [UInt8]()
-
-    init(handle: FileHandle) { self.handle = handle }
-
-    /// Blocks until at least `minimum` more lines arrived; returns how many did (at most `atMost`
-    /// are counted now, the rest stay for the next call).
-    mutating func waitForResponses(_ minimum: Int, atMost: Int = .max) -> Int {
-        while pending < minimum {
-            let chunk = handle.availableData
-            if chunk.isEmpty { fatalError("the server closed its output") }
-            pending += chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+    static func writeMarkdown(_ options: BenchOptions) throws {
+        guard let resultsPath = options.resultsPath, let machinePath = options.machinePath, let templatePath = options.templatePath else {
+            throw BenchError("markdown needs --results, --machine and --template")
         }
-        let taken = min(pending, atMost)
-        pending -= taken
-        return taken
+        let metrics = try MetricLine.decode(try String(contentsOfFile: resultsPath, encoding: .utf8))
+        let machine = MarkdownReport.parseMachine(try String(contentsOfFile: machinePath, encoding: .utf8))
+        let template = try String(contentsOfFile: templatePath, encoding: .utf8)
+        let text = MarkdownReport.render(template: template, metrics: metrics, machine: machine,
+                                         command: options.command ?? "scripts/bench")
+        if let output = options.outputPath {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: output))
+        } else {
+            print(text, terminator: "")
+        }
     }
 }
