@@ -10,8 +10,9 @@ import Synchronization
 ///
 /// Two ways out, one order: when nothing is queued, nobody is writing and the last direct write is
 /// not recent (`burstGap`), `enqueue` writes a small message itself, on the caller's thread, if
-/// the descriptor can take it at once (a non-blocking descriptor, or `poll` says writable and the
-/// message fits in `PIPE_BUF`, so the write cannot block); otherwise the message is queued for the
+/// the descriptor (a pipe or a socket with this writer as its only writer) can take it at once (a
+/// non-blocking descriptor, or `poll` says writable and the message fits in `PIPE_BUF`, so the
+/// write cannot block); otherwise the message is queued for the
 /// writer thread, which writes everything queued in one `write`. So a message after a pause costs
 /// no thread hand-off (one wake-up less), a burst costs one wake-up and few system calls for many
 /// messages, and the writer thread is woken only when it sleeps. At most one thread writes at a
@@ -68,6 +69,10 @@ public final class LineWriter: Sendable {
     /// The descriptor is in non-blocking mode (its owner set O_NONBLOCK): a direct write needs
     /// no `poll` first, and the writer thread polls when the descriptor is full.
     private let nonBlocking: Bool
+    /// Direct writes are made only to a pipe or a socket: `poll` + a write of at most PIPE_BUF
+    /// cannot block there (this writer is their only writer). A terminal can block mid-write
+    /// (flow control), a file on a slow disk too: everything to those goes through the thread.
+    private let directAllowed: Bool
     private let queue = Locked(Queue())
     private let wake = DispatchSemaphore(value: 0)
     private let onWritable: @Sendable () -> Void
@@ -78,6 +83,9 @@ public final class LineWriter: Sendable {
                 onWritable: @escaping @Sendable () -> Void = {}, onBroken: @escaping @Sendable () -> Void = {}) {
         self.fd = fd
         self.nonBlocking = fcntl(fd, F_GETFL) & O_NONBLOCK != 0
+        var status = stat()
+        let type = fstat(fd, &status) == 0 ? status.st_mode & S_IFMT : 0
+        self.directAllowed = type == S_IFIFO || type == S_IFSOCK
         self.messageLimit = messageLimit
         self.byteLimit = byteLimit
         self.onWritable = onWritable
@@ -96,7 +104,7 @@ public final class LineWriter: Sendable {
 
     /// Writes or queues `message` plus a newline (the bytes are copied if queued). Never blocks.
     public func enqueue(_ message: UnsafeBufferPointer<UInt8>) -> Outcome {
-        let directCandidate = message.count < Self.directLimit && Self.isSingleLine(message)
+        let directCandidate = directAllowed && message.count < Self.directLimit && Self.isSingleLine(message)
         // A large message is framed outside the lock; a small one (at most PIPE_BUF) only when
         // it has to be queued after all, under the lock.
         let framed: [UInt8]? = directCandidate ? nil : Self.frame(message)

@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -121,7 +123,32 @@ static void teardown(pid_t group, pid_t main_child, int *main_status, int *main_
     }
 }
 
+/* The host raises its own open-file limit (each HTTP session holds sockets) and names the limit
+ * it was started with in MCPH_ORIGINAL_NOFILE: the backend gets that one back, as programs using
+ * select() (which breaks on descriptors from 1024 on) expect. The variable never reaches it. */
+static void restore_open_file_limit(void) {
+    const char *text = getenv("MCPH_ORIGINAL_NOFILE");
+    if (text) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long value = strtoull(text, &end, 10);
+        struct rlimit open_files;
+        if (errno == 0 && end != text && *end == '\0' && getrlimit(RLIMIT_NOFILE, &open_files) == 0
+            && (open_files.rlim_max == RLIM_INFINITY || value <= open_files.rlim_max)) {
+            open_files.rlim_cur = (rlim_t)value;
+            setrlimit(RLIMIT_NOFILE, &open_files);
+        }
+    }
+    unsetenv("MCPH_ORIGINAL_NOFILE");
+}
+
 int main(int argc, char **argv) {
+    /* Whoever started us may have blocked signals (posix_spawn without a mask, some process
+     * libraries): the supervisor needs SIGCHLD and the stop signals, and the backend, which
+     * inherits the mask, must start with none blocked. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     int lifeline = -1, grace_ms = 2000;
     const char *cwd = NULL;
     int i = 1;
@@ -172,8 +199,15 @@ int main(int argc, char **argv) {
             fprintf(stderr, "mcph-supervisor: cannot change directory to '%s': %s\n", cwd, strerror(errno));
             _exit(127);
         }
-        /* Only stdin, stdout and stderr go to the backend. */
-        for (int fd = 3; fd < 1024; fd++) close(fd);
+        /* Only stdin, stdout and stderr go to the backend (every descriptor, however high the
+         * limit: the host raises its own). */
+        if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+            struct rlimit open_files;
+            long top = getrlimit(RLIMIT_NOFILE, &open_files) == 0 && open_files.rlim_cur != RLIM_INFINITY
+                       && open_files.rlim_cur < (1UL << 20) ? (long)open_files.rlim_cur : 1L << 20;
+            for (long fd = 3; fd < top; fd++) close((int)fd);
+        }
+        restore_open_file_limit();
         execvp(argv[i], &argv[i]);
         fprintf(stderr, "mcph-supervisor: cannot start '%s': %s\n", argv[i], strerror(errno));
         _exit(127);

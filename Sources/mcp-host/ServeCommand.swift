@@ -60,14 +60,19 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// Raises the soft limit on open files to the hard limit: every HTTP session with its event
     /// stream holds sockets, and the common soft limit (1024) would refuse connections long before
-    /// `--max-sessions`. Backends inherit the raised limit.
+    /// `--max-sessions`. Backends get the original limit back (`MCPH_ORIGINAL_NOFILE`, restored by
+    /// mcph-supervisor before it starts them): programs using select() break past 1024.
+    /// Called before any thread that reads the environment is started.
     static func raiseOpenFileLimit(logger: Logger) {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
         let before = limit.rlim_cur
         limit.rlim_cur = limit.rlim_max
         if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            setenv("MCPH_ORIGINAL_NOFILE", "\(before)", 1)
             logger.debug("raised the open-file limit", metadata: ["from": "\(before)", "to": "\(limit.rlim_max)"])
+        } else {
+            logger.warning("could not raise the open-file limit from \(before) (\(String(cString: strerror(errno)))): HTTP sessions beyond about \(before / 2) may be refused; raise it with `ulimit -n`")
         }
     }
 

@@ -155,3 +155,4 @@ import Testing
         #expect(lines.last == "line 19999")
     }
 }
+

@@ -381,7 +381,7 @@ public final class HostCore: Sendable {
         if let hit = catalog.lookup(kind, exposed: name), let backend = backends[hit.backend] {
             return .success((backend, hit.name))
         }
-        if let remembered = rememberedRoute(kind, name: name, caller: caller) { return remembered }
+        if let remembered = rememberedRoute(method, kind, name: name, caller: caller) { return remembered }
         let generation = routeMemo.generation
         let decision = router.route(method: method, kind: kind, name: name)
         var candidates: [Backend]
@@ -391,7 +391,7 @@ public final class HostCore: Sendable {
         case .forward(let backendName, let original):
             if let backend = backends[backendName] {
                 if !Self.mayBeShortened(name) || catalog.lastKnownItems(kind, of: backendName) != nil {
-                    return checkUnlisted(kind, name: name, backend: backend, original: original, caller: caller, generation: generation)
+                    return checkUnlisted(kind, name: name, backend: backend, original: original, caller: caller, memo: (method, generation))
                 }
                 candidates = [backend]
             } else {
@@ -426,7 +426,7 @@ public final class HostCore: Sendable {
             guard !Self.mayBeShortened(name) || catalog.lastKnownItems(kind, of: backendName) != nil else {
                 return .failure(RoutingFailure(message: "\(kind.noun) '\(name)' may be a shortened name, and backend '\(backendName)' could not list its \(kind.noun)s to map it back; try again when it is available"))
             }
-            return checkUnlisted(kind, name: name, backend: backend, original: original, caller: caller, generation: generation)
+            return checkUnlisted(kind, name: name, backend: backend, original: original, caller: caller, memo: (method, generation))
         }
         return .failure(unknownItem(kind, name))
     }
@@ -459,13 +459,13 @@ public final class HostCore: Sendable {
         if let hit = catalog.lookup(kind, exposed: name), let backend = backends[hit.backend] {
             return .success((backend, hit.name))
         }
-        if let remembered = rememberedRoute(kind, name: name, caller: caller) { return remembered }
+        if let remembered = rememberedRoute(method, kind, name: name, caller: caller) { return remembered }
         let generation = routeMemo.generation
         switch router.route(method: method, kind: kind, name: name) {
         case .forward(let backendName, let original):
             guard let backend = backends[backendName],
                   !Self.mayBeShortened(name) || catalog.lastKnownItems(kind, of: backendName) != nil else { return nil }
-            return checkUnlisted(kind, name: name, backend: backend, original: original, caller: caller, generation: generation)
+            return checkUnlisted(kind, name: name, backend: backend, original: original, caller: caller, memo: (method, generation))
         case .reject(let message):
             return .failure(RoutingFailure(message: message))
         case .noOpinion:

@@ -18,22 +18,23 @@ extension HostCore {
     /// the chain hides is unknown whatever the routers' `route` said, and the caller's access is
     /// checked under the name the chain exposes for it (a name besides the listed one, such as the
     /// original of an alias, gives no other access).
-    /// A FORWARD that passes is remembered (`RouteMemo`) when `generation` is given: the memo's
-    /// generation read before the chain's `route` was asked.
+    /// A FORWARD that passes is remembered (`RouteMemo`) when `memo` is given: the request's method
+    /// and the memo's generation read before the chain's `route` was asked.
     func checkUnlisted(_ kind: ItemKind, name: String, backend: Backend, original: String,
-                       caller: Caller?, generation: UInt64? = nil) -> Result<(Backend, String), RoutingFailure> {
+                       caller: Caller?, memo: (method: String, generation: UInt64)? = nil) -> Result<(Backend, String), RoutingFailure> {
         guard let exposed = router.expose(kind, backend: backend.name, name: original) else { return .failure(unknownItem(kind, name)) }
         if let caller, exposed != name, !router.allows(kind, name: exposed, caller: caller) { return .failure(unknownItem(kind, name)) }
-        if let generation {
-            routeMemo.remember(.init(backend: backend.name, original: original, exposed: exposed), for: kind, name, generation: generation)
+        if let memo {
+            routeMemo.remember(.init(backend: backend.name, original: original, exposed: exposed), for: memo.method, kind, name,
+                               generation: memo.generation)
         }
         return .success((backend, original))
     }
 
     /// The chain's remembered FORWARD for `name`, checked as `checkUnlisted` checks a new one
     /// (the caller's access asked again); nil when nothing is remembered for a current backend.
-    func rememberedRoute(_ kind: ItemKind, name: String, caller: Caller?) -> Result<(Backend, String), RoutingFailure>? {
-        guard let answer = routeMemo.lookup(kind, name), let backend = backends[answer.backend] else { return nil }
+    func rememberedRoute(_ method: String, _ kind: ItemKind, name: String, caller: Caller?) -> Result<(Backend, String), RoutingFailure>? {
+        guard let answer = routeMemo.lookup(method, kind, name), let backend = backends[answer.backend] else { return nil }
         if let caller, answer.exposed != name, !router.allows(kind, name: answer.exposed, caller: caller) { return .failure(unknownItem(kind, name)) }
         return .success((backend, answer.original))
     }
