@@ -111,6 +111,9 @@ struct KeepAliveHTTP1Channel: ServerChildChannel {
             .flatMap { channel.setOption(ChannelOptions.Types.SocketOption(level: tcp, name: SocketOptionName(TCP_KEEPIDLE)), value: 30) }
             .flatMap { channel.setOption(ChannelOptions.Types.SocketOption(level: tcp, name: SocketOptionName(TCP_KEEPINTVL)), value: 10) }
             .flatMap { channel.setOption(ChannelOptions.Types.SocketOption(level: tcp, name: SocketOptionName(TCP_KEEPCNT)), value: 3) }
+            // Reads start small and grow only for a connection that sends much: most requests are
+            // a few hundred bytes, and a thousand idle event streams should not hold 2 KiB each.
+            .flatMap { channel.setOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 256, initial: 512, maximum: 65536)) }
             .flatMap { base.setup(channel: channel, logger: logger) }
     }
 
