@@ -108,8 +108,9 @@ struct CatalogCacheTests {
         try first.request(2, "tools/call", ["name": "f__announce", "arguments": [:]])
         _ = try first.response(id: 2)
         _ = try first.next(timeout: 10, "tools/list_changed") { $0["method"] as? String == "notifications/tools/list_changed" }
-        // The host lists the running backend again by itself, and rewrites the entry.
-        let file = try #require(setup.cacheFiles.first)
+        // The host lists the running backend again by itself, and rewrites the entry (the cache
+        // is written on its own thread: the first entry may still be on its way).
+        let file = try waitFor("the cache entry") { setup.cacheFiles.first }
         _ = try waitFor("the refreshed cache entry") {
             (try? String(contentsOfFile: file, encoding: .utf8))?.contains(#""name":"added""#) == true ? true : nil
         }
