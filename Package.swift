@@ -137,7 +137,7 @@ let package = Package(
         .testTarget(name: "FilterRouterCoreTests", dependencies: ["FilterRouterCore"], path: "Tests/FilterRouterCoreTests"),
         .testTarget(name: "BenchSupportTests", dependencies: ["BenchSupport"], path: "Tests/BenchSupportTests"),
         .testTarget(name: "HostTests", dependencies: ["Host", "PluginAPI", "Locking", "LineIO"], path: "Tests/HostTests"),
-        .testTarget(name: "IntegrationTests", dependencies: [], path: "Tests/IntegrationTests",
+        .testTarget(name: "IntegrationTests", dependencies: ["Locking"], path: "Tests/IntegrationTests",
                     exclude: ["python", "c", "cli"]),
     ],
     swiftLanguageModes: [.v6]

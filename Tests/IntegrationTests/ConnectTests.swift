@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Locking
 import Testing
 
 /// `mcp-host connect` and `serve --socket`: stdio-only clients share one host (and so one process
@@ -80,8 +80,8 @@ struct ConnectTests {
         defer { shared.tearDown() }
 
         // Three bridges started at the same moment: each finds no host, one starts it.
-        let started = Mutex<[Int: HostProcess]>([:])
-        let failures = Mutex<[String]>([])
+        let started = Locked<[Int: HostProcess]>([:])
+        let failures = Locked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 3) { index in
             do {
                 let bridge = try shared.bridge()

@@ -1,17 +1,17 @@
 import Foundation
-import Synchronization
+import Locking
 
 /// HAProxy (Debian's package) running `examples/haproxy/haproxy.cfg` (or its method-2 variant) in
 /// the foreground (`-db`) on loopback ports, in front of the given hosts. The shipped example is what
 /// runs: its addresses come from the environment (`MCPH_LB_BIND`, `MCPH_LB_STATS`, `MCPH_HOST_A`,
 /// `MCPH_HOST_B`).
-final class HAProxyProcess: @unchecked Sendable { // `process` is only started and signalled; the log is behind a Mutex
+final class HAProxyProcess: @unchecked Sendable { // `process` is only started and signalled; the log is behind a lock
     let process = Process()
     /// The port clients use (the `mcp` frontend).
     let port: Int
     /// The port of HAProxy's status page (`/stats`, `/stats;csv`).
     let statsPort: Int
-    private let logText = Mutex<String>("")
+    private let logText = Locked<String>("")
 
     static var config: String { Paths.packageRoot + "/examples/haproxy/haproxy.cfg" }
 

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Locking
 import Testing
 
 /// Where the package and its built products are.
@@ -68,9 +68,9 @@ final class HostProcess: @unchecked Sendable {
     private let stdinPipe = Pipe()
     private let stdoutPipe = Pipe()
     private let stderrPipe = Pipe()
-    private let lines = Mutex<[String]>([])
-    private let allLines = Mutex<[String]>([])
-    private let stderrText = Mutex<String>("")
+    private let lines = Locked<[String]>([])
+    private let allLines = Locked<[String]>([])
+    private let stderrText = Locked<String>("")
     private let newLine = DispatchSemaphore(value: 0)
 
     init(arguments: [String], environment: [String: String] = [:]) throws {
@@ -233,7 +233,7 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
     try process.run()
-    let errData = Mutex(Data())
+    let errData = Locked(Data())
     let errThread = Thread { errData.withLock { $0 = err.fileHandleForReading.readDataToEndOfFile() } }
     errThread.start()
     let outData = out.fileHandleForReading.readDataToEndOfFile()

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Locking
 import Testing
 
 /// What the HTTP transport tests need: the venv's Python with the MCP SDK and the built HTTP
@@ -48,16 +48,16 @@ final class PythonServer: ScriptServer, @unchecked Sendable { // immutable past 
     }
 }
 
-/// A Mutex that several owners (an object and its reader thread) can hold.
+/// A lock that several owners (an object and its reader thread) can hold (`Locked`: a pthread mutex, which ThreadSanitizer sees; `Synchronization.Mutex` it does not).
 final class Shared<Value: Sendable>: Sendable {
-    let value: Mutex<Value>
-    init(_ initial: Value) { value = Mutex(initial) }
+    let value: Locked<Value>
+    init(_ initial: Value) { value = Locked(initial) }
 }
 
 /// One raw HTTP/1.1 request on a loopback socket whose answer is read as it arrives (chunked
 /// transfer decoded), for SSE answers and GET streams: on Linux, URLSession only hands a body over
 /// once it has ended. The socket is shut down by `close()` or when released.
-final class StreamingRequest: @unchecked Sendable { // fd is immutable; received bytes sit in a Mutex
+final class StreamingRequest: @unchecked Sendable { // fd is immutable; received bytes sit behind a lock
     private let fd: Int32
     private let received = Shared<(bytes: [UInt8], ended: Bool)>(([], false))
     private let arrived = DispatchSemaphore(value: 0)

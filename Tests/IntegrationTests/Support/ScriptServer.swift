@@ -5,7 +5,7 @@ import Testing
 /// `<arguments> --port <port> --ready-file <file> <options>` (port 0 = a free one, read back from
 /// the ready file); its stderr is gathered as it comes. Killed (SIGKILL) by `stop()` or when
 /// released, so a failing test leaves nothing behind. `PythonServer` and `TCPServer` are ones.
-class ScriptServer: @unchecked Sendable { // the Process is only started and signalled; text sits in a Mutex
+class ScriptServer: @unchecked Sendable { // the Process is only started and signalled; text sits behind a lock (`Shared`)
     let process: Process
     let port: Int
     /// The stderr line `readyWhen` accepted ("" without `readyWhen`).
