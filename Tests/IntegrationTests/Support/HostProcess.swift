@@ -87,7 +87,11 @@ final class HostProcess: @unchecked Sendable {
         process.standardError = stderrPipe
         try process.run()
         let stdout = stdoutPipe.fileHandleForReading
-        Thread.detachNewThread { [self] in
+        // The reader threads hold only what they fill, never `self`: a test that drops its host
+        // without stopping it then still gets it terminated by `deinit` (with `self` captured, the
+        // threads kept it alive until the host exited, which it never did, and hosts leaked).
+        let lines = self.lines, allLines = self.allLines, newLine = self.newLine, stderrText = self.stderrText
+        Thread.detachNewThread {
             var buffer = Data()
             while true {
                 let chunk = stdout.availableData
@@ -104,7 +108,7 @@ final class HostProcess: @unchecked Sendable {
             newLine.signal()
         }
         let stderr = stderrPipe.fileHandleForReading
-        Thread.detachNewThread { [self] in
+        Thread.detachNewThread {
             while true {
                 let chunk = stderr.availableData
                 if chunk.isEmpty { break }
